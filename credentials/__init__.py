@@ -1,0 +1,4 @@
+"""Verifiable credentials: SD-JWT VC issue, present and verify; status lists.
+
+Empty until the credentials issue lands.
+"""

@@ -1,0 +1,100 @@
+"""The composition root: the only module that wires every area into one app."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+import pds
+from pds.accounts.routes import AccountController
+from pds.accounts.service import AccountPolicy
+from pds.db import open_database
+from pds.keys.provider import LocalKeyFileProvider
+from pds.logs import configure_logging
+from pds.settings import Settings, log_level_number
+from pds.vault.routes import EvidenceController, export, list_evidence_types
+from pds.web.context import PdsLitestar, make_before_send
+from pds.web.deps import DEPENDENCIES
+from pds.web.health import healthz, readyz
+from pds.web.landing import landing
+from pds.web.media import require_json_content_type
+from pds.web.problems import EXCEPTION_HANDLERS
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from pds.keys.provider import KeyProvider
+
+log = logging.getLogger("pds.app")
+
+MAX_JSON_BODY_BYTES = 1024 * 1024
+
+
+KEK_FILE = "kek.json"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    keys: KeyProvider | None = None,
+    account_policy: AccountPolicy | None = None,
+) -> Litestar:
+    """Build the app for ``settings`` (read from the environment when omitted).
+
+    ``keys`` and ``account_policy`` default to the real ones (the local key file
+    in the data folder, production password hashing); tests pass their own.
+    """
+    settings = settings or Settings.from_env()
+    configure_logging(log_level_number(settings))
+    db = open_database(settings)
+    keys = keys or LocalKeyFileProvider.open(settings.data_dir / KEK_FILE)
+
+    async def dispose_database() -> None:
+        await db.dispose()
+
+    return PdsLitestar(
+        route_handlers=[
+            landing,
+            healthz,
+            readyz,
+            AccountController,
+            EvidenceController,
+            export,
+            list_evidence_types,
+        ],
+        dependencies=DEPENDENCIES,
+        state=State(
+            {
+                "settings": settings,
+                "db": db,
+                "key_provider": keys,
+                "account_policy": account_policy or AccountPolicy(),
+            }
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[make_before_send(https=settings.secure_cookies)],
+        before_request=require_json_content_type,
+        on_shutdown=[dispose_database],
+        request_max_body_size=MAX_JSON_BODY_BYTES,
+        openapi_config=openapi_config(),
+        logging_config=None,  # ours: JSON lines with the request id (pds.logs)
+        debug=False,
+    )
+
+
+def openapi_config() -> OpenAPIConfig:
+    """Only the JSON document is served: UI renderers load scripts our CSP forbids."""
+    return OpenAPIConfig(
+        title="PDS — personal data store",
+        version=pds.__version__,
+        description=(
+            "A personal data store for local-council digital services. Errors are "
+            "RFC 9457 problem documents (application/problem+json) with a stable `code`."
+        ),
+        path="/schema",
+        render_plugins=[JsonRenderPlugin()],
+    )

@@ -1,0 +1,1 @@
+"""The audit log: every act on personal data appends an entry in its own transaction."""

@@ -1,0 +1,40 @@
+"""The ``audit_entries`` table: append-only, written in the same transaction as the act."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pds.db import Base, UTCDateTime, utcnow
+from pds.ids import uuid7
+
+
+class AuditEntry(Base):
+    """One recorded act. Ids only; no personal data lives in this table."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_citizen_id_created_at", "citizen_id", "created_at"),
+        Index("ix_audit_entries_client_id_created_at", "client_id", "created_at"),
+        Index("ix_audit_entries_action_created_at", "action", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(16))
+    # No foreign key: entries outlive the citizen (erasure deletes the account,
+    # the log keeps a bare id that no longer resolves to anyone).
+    citizen_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    grant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    resource: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,37 @@
+"""Appending to the audit log.
+
+``append`` only adds to the caller's session; it never commits. The caller's
+transaction commits the act and its entry together or neither, which is the
+whole point: no act on personal data without its record.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pds.audit.models import AuditEntry
+from pds.logs import request_id_var
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from pds.audit.entry import Entry
+
+
+def append(session: AsyncSession, entry: Entry) -> AuditEntry:
+    """Stage ``entry`` in the caller's transaction and return the row."""
+    row = AuditEntry(
+        actor=entry.actor.value,
+        actor_id=entry.actor_id,
+        action=entry.action.value,
+        outcome=entry.outcome.value,
+        citizen_id=entry.citizen_id,
+        client_id=entry.client_id,
+        grant_id=entry.grant_id,
+        purpose=entry.purpose,
+        resource=entry.resource,
+        request_id=entry.request_id or request_id_var.get(),
+        detail=dict(entry.detail),
+    )
+    session.add(row)
+    return row

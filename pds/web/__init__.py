@@ -1,0 +1,1 @@
+"""The HTTP layer shared by every area: problem documents, request context, health."""
