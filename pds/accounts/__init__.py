@@ -1,0 +1,1 @@
+"""Citizen accounts: sign-up, sign-in and the rules that keep passwords worth having."""

@@ -1,0 +1,1 @@
+"""The encrypted vault: every citizen's data sealed under their own key."""
