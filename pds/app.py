@@ -15,7 +15,7 @@ from pds.accounts.service import AccountPolicy
 from pds.db import open_database
 from pds.keys.provider import LocalKeyFileProvider
 from pds.logs import configure_logging
-from pds.settings import Settings, log_level_number
+from pds.settings import Settings, log_level_number, prepare_data_dir
 from pds.vault.routes import EvidenceController, export, list_evidence_types
 from pds.web.context import PdsLitestar, make_before_send
 from pds.web.deps import DEPENDENCIES
@@ -51,7 +51,7 @@ def create_app(
     settings = settings or Settings.from_env()
     configure_logging(log_level_number(settings))
     db = open_database(settings)
-    keys = keys or LocalKeyFileProvider.open(settings.data_dir / KEK_FILE)
+    keys = keys or LocalKeyFileProvider.open(prepare_data_dir(settings) / KEK_FILE)
 
     async def dispose_database() -> None:
         await db.dispose()

@@ -6,7 +6,9 @@ settings, unreachable database), a non-zero exit code when something failed.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -14,10 +16,13 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 from sqlalchemy.exc import OperationalError
 
-from pds.settings import Settings, SettingsError
+from pds.settings import Settings, SettingsError, prepare_data_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
+
+    from pds.db import Database
+    from pds.keys.provider import KeyProvider
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,6 +39,8 @@ def settings_from_env() -> Settings:
 
 def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn the failures an operator can fix into one readable line."""
+    from pds.errors import DomainError  # noqa: PLC0415
+    from pds.keys.provider import KeyProviderError  # noqa: PLC0415
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -41,6 +48,8 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except OperationalError as exc:
             raise click.ClickException(f"cannot reach the database: {exc.orig}") from exc
+        except (DomainError, KeyProviderError) as exc:
+            raise click.ClickException(str(exc)) from exc
         except OSError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -104,8 +113,6 @@ def downgrade(revision: str) -> None:
 @friendly_errors
 def current() -> None:
     """Show the database's revision and the newest one this code ships."""
-    import asyncio  # noqa: PLC0415
-
     from pds import migrate  # noqa: PLC0415
     from pds.db import create_engine  # noqa: PLC0415
 
@@ -120,6 +127,138 @@ def current() -> None:
     head = migrate.head_revision()
     state = "at head" if revision == head else "behind: run `pds db upgrade`"
     click.echo(f"current: {revision or 'empty'}\nhead:    {head}\n{state}")
+
+
+def _keys(settings: Settings) -> KeyProvider:
+    from pds.app import KEK_FILE  # noqa: PLC0415
+    from pds.keys.provider import LocalKeyFileProvider  # noqa: PLC0415
+
+    return LocalKeyFileProvider.open(prepare_data_dir(settings) / KEK_FILE)
+
+
+def _run_with_db(settings: Settings, work: Callable[[Database], Awaitable[R]]) -> R:
+    """Run ``work`` against a database refused early when it is not migrated."""
+    from pds import migrate  # noqa: PLC0415
+    from pds.db import open_database  # noqa: PLC0415
+
+    async def go() -> R:
+        db = open_database(settings)
+        try:
+            if await migrate.current_revision(db.engine) != migrate.head_revision():
+                raise click.ClickException("the database is not migrated: run `pds db upgrade`")
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+@main.command()
+@friendly_errors
+def demo() -> None:
+    """Load demo citizens, an auditor and evidence (idempotent); print how to sign in."""
+    from pds.accounts.service import AccountPolicy  # noqa: PLC0415
+    from pds.demo import DEMO_USERS, load_demo  # noqa: PLC0415
+
+    settings = settings_from_env()
+    keys = _keys(settings)
+    created = _run_with_db(settings, lambda db: load_demo(db, keys, AccountPolicy()))
+    existing = len(DEMO_USERS) - len(created)
+    click.echo(f"demo data: {len(created)} account(s) created, {existing} already there")
+    click.echo("sign in (POST /api/v1/session) as:")
+    for user in DEMO_USERS:
+        click.echo(f"  {user.role.value:<8} {user.email:<28} password: {user.password}")
+
+
+@main.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["citizen", "auditor", "admin"]),
+    default="citizen",
+    show_default=True,
+)
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@friendly_errors
+def users_create(email: str, role: str, *, password_stdin: bool) -> None:
+    """Create an account; auditors and admins can only be made here."""
+    from pds.accounts.service import AccountPolicy, Role, create_account  # noqa: PLC0415
+    from pds.audit.entry import Actor  # noqa: PLC0415
+
+    del password_stdin  # required flag: passwords never travel on the command line
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = settings_from_env()
+    keys = _keys(settings)
+
+    async def create(db: Database) -> str:
+        async with db.sessions() as session:
+            account = await create_account(
+                session,
+                keys,
+                email=email,
+                password=password,
+                role=Role(role),
+                policy=AccountPolicy(),
+                actor=Actor.ADMIN,
+            )
+            return str(account.id)
+
+    account_id = _run_with_db(settings, create)
+    click.echo(f"created {role} account {account_id}")
+
+
+@main.group()
+def keys() -> None:
+    """Key-encryption keys and data keys."""
+
+
+@keys.command("status")
+@friendly_errors
+def keys_status() -> None:
+    """Show the KEK versions and how many data keys are wrapped under each."""
+    from pds.vault.datakeys import data_key_versions  # noqa: PLC0415
+
+    settings = settings_from_env()
+    provider = _keys(settings)
+
+    async def counts(db: Database) -> dict[int, int]:
+        async with db.read_sessions() as session:
+            return await data_key_versions(session)
+
+    by_version = _run_with_db(settings, counts)
+    click.echo(f"current KEK version: {provider.current_version}")
+    for version in sorted(set(provider.versions()) | set(by_version)):
+        marker = " (current)" if version == provider.current_version else ""
+        click.echo(f"  v{version}{marker}: {by_version.get(version, 0)} data key(s)")
+
+
+@keys.command("rotate-kek")
+@friendly_errors
+def keys_rotate_kek() -> None:
+    """Rewrap every data key under a new KEK (resumes an interrupted rotation first)."""
+    from pds.vault.rotation import pending_count, plan_rotation, rewrap_batch  # noqa: PLC0415
+
+    settings = settings_from_env()
+    provider = _keys(settings)
+
+    async def rotate(db: Database) -> None:
+        plan = await plan_rotation(db, provider)
+        verb = "resuming rotation to" if plan.resumed else "rotating to new"
+        click.echo(
+            f"{verb} KEK version {plan.target_version}: {plan.pending} data key(s) to rewrap"
+        )
+        with click.progressbar(length=plan.pending, label="rewrapping") as bar:
+            while count := await rewrap_batch(db, provider, plan.target_version):
+                bar.update(count)
+        left = await pending_count(db, plan.target_version)
+        click.echo(f"done: {left} data key(s) left on older versions")
+
+    _run_with_db(settings, rotate)
 
 
 @main.command()

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from pds.settings import prepare_data_dir
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
@@ -88,7 +90,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     """Build the async engine for the configured URL, with SQLite made safe for concurrency."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(settings)
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )

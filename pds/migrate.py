@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 import migrations
+from pds.settings import prepare_data_dir
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,7 +41,7 @@ def head_revision() -> str | None:
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     command.upgrade(alembic_config(settings), revision)
 
 

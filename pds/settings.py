@@ -135,6 +135,12 @@ _FIELDS: tuple[tuple[str, str, Callable[[str], object]], ...] = (
 )
 
 
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create the data folder readable by its owner only: it holds the KEK and the database."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return settings.data_dir
+
+
 def log_level_number(settings: Settings) -> int:
     """The numeric level for the stdlib logging module."""
     return logging.getLevelNamesMapping()[settings.log_level]

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from pds.errors import NotFound
 from pds.keys.provider import WrappedKey
-from pds.vault.envelope import generate_dek
+from pds.vault.envelope import DataKey, generate_dek
 from pds.vault.models import CitizenKey
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class NoDataKey(NotFound):
     code = "no_data_key"
 
 
-def create_data_key(session: AsyncSession, keys: KeyProvider, citizen_id: uuid.UUID) -> bytes:
+def create_data_key(session: AsyncSession, keys: KeyProvider, citizen_id: uuid.UUID) -> DataKey:
     """Make a fresh DEK for a new citizen and stage its wrapped form."""
     dek = generate_dek()
     wrapped = keys.wrap(dek, citizen_id)
@@ -41,15 +41,15 @@ def create_data_key(session: AsyncSession, keys: KeyProvider, citizen_id: uuid.U
             wrapped_dek=wrapped.ciphertext,
         )
     )
-    return dek
+    return DataKey(dek)
 
 
-async def load_data_key(session: AsyncSession, keys: KeyProvider, citizen_id: uuid.UUID) -> bytes:
+async def load_data_key(session: AsyncSession, keys: KeyProvider, citizen_id: uuid.UUID) -> DataKey:
     """Unwrap the citizen's DEK for this unit of work."""
     row = await session.get(CitizenKey, citizen_id)
     if row is None:
         raise NoDataKey("This account has no data key.")
-    return keys.unwrap(WrappedKey(row.kek_version, row.wrapped_dek), citizen_id)
+    return DataKey(keys.unwrap(WrappedKey(row.kek_version, row.wrapped_dek), citizen_id))
 
 
 async def data_key_versions(session: AsyncSession) -> dict[int, int]:

@@ -17,7 +17,7 @@ from pds.audit.entry import Action, Actor, Entry
 from pds.audit.service import append
 from pds.errors import NotFound
 from pds.vault.datakeys import load_data_key
-from pds.vault.envelope import DecryptionError, iter_sealed_frames, open_frame
+from pds.vault.envelope import DataKey, DecryptionError
 from pds.vault.models import Document, DocumentChunk
 from pds.vault.sealing import DOCUMENT_CONTENT, DOCUMENT_META, item_context, seal_json
 from pds.vault.service import open_document_meta, owned_item
@@ -46,7 +46,7 @@ class DocumentDownload:
     meta: DocumentView
     citizen_id: uuid.UUID
     chunk_count: int
-    dek: bytes
+    dek: DataKey
 
 
 def safe_filename(name: str | None) -> str:
@@ -87,7 +87,7 @@ async def add_document(
     context = item_context(citizen_id, row.id, row.added_in_version, DOCUMENT_CONTENT)
     chunks = [
         DocumentChunk(document_id=row.id, index=index, sealed=frame)
-        for index, frame in enumerate(iter_sealed_frames(dek, data, context))
+        for index, frame in enumerate(dek.seal_frames(data, context))
     ]
     row.chunk_count = len(chunks)
     session.add_all(chunks)
@@ -165,7 +165,7 @@ async def stream_plaintext(
             raise DecryptionError  # frames were removed: never end a short file cleanly
         for offset, frame in enumerate(frames):
             index = start + offset
-            yield open_frame(download.dek, frame, context, index, last=index == last)
+            yield download.dek.open_frame(frame, context, index, last=index == last)
 
 
 async def delete_document(
@@ -178,7 +178,7 @@ async def delete_document(
 
 
 async def read_all(
-    session: AsyncSession, dek: bytes, citizen_id: uuid.UUID, row: Document
+    session: AsyncSession, dek: DataKey, citizen_id: uuid.UUID, row: Document
 ) -> bytes:
     """A whole document in memory (export only; documents are capped at 10 MiB)."""
     context = item_context(citizen_id, row.id, row.added_in_version, DOCUMENT_CONTENT)
@@ -193,6 +193,6 @@ async def read_all(
         raise DecryptionError
     last = row.chunk_count - 1
     return b"".join(
-        open_frame(dek, frame, context, index, last=index == last)
+        dek.open_frame(frame, context, index, last=index == last)
         for index, frame in enumerate(frames)
     )

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from pds.vault.envelope import SealContext, open_sealed, seal
+from pds.vault.envelope import SealContext
 
 if TYPE_CHECKING:
     import uuid
+
+    from pds.vault.envelope import DataKey
 
 CLAIMS = "claims"
 PROVENANCE = "provenance"
@@ -22,12 +24,12 @@ DOCUMENT_META = "document.meta"
 DOCUMENT_CONTENT = "document.content"
 
 
-def seal_json(dek: bytes, value: Any, context: SealContext) -> bytes:
-    return seal(dek, msgspec.json.encode(value), context)
+def seal_json(key: DataKey, value: Any, context: SealContext) -> bytes:
+    return key.seal(msgspec.json.encode(value), context)
 
 
-def open_json(dek: bytes, sealed: bytes, context: SealContext) -> Any:
-    return msgspec.json.decode(open_sealed(dek, sealed, context))
+def open_json(key: DataKey, sealed: bytes, context: SealContext) -> Any:
+    return msgspec.json.decode(key.open(sealed, context))
 
 
 def item_context(

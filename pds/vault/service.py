@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.keys.provider import KeyProvider
+    from pds.vault.envelope import DataKey
 
 SELF_ASSERTED: dict[str, Any] = {"kind": "self_asserted"}
 
@@ -79,7 +80,7 @@ async def owned_item(
 
 def _add_version(
     session: AsyncSession,
-    dek: bytes,
+    dek: DataKey,
     item: EvidenceItem,
     claims: dict[str, Any],
     provenance: dict[str, Any],
@@ -100,7 +101,7 @@ def _add_version(
     return row
 
 
-def open_version(dek: bytes, citizen_id: uuid.UUID, row: EvidenceVersion) -> VersionView:
+def open_version(dek: DataKey, citizen_id: uuid.UUID, row: EvidenceVersion) -> VersionView:
     return VersionView(
         version=row.version,
         created_at=row.created_at,
@@ -173,14 +174,14 @@ async def read_evidence(
     return EvidenceView(_summary(item), open_version(dek, citizen_id, version), documents)
 
 
-async def _documents(session: AsyncSession, dek: bytes, item: EvidenceItem) -> list[DocumentView]:
+async def _documents(session: AsyncSession, dek: DataKey, item: EvidenceItem) -> list[DocumentView]:
     rows = await session.scalars(
         select(Document).where(Document.item_id == item.id).order_by(Document.id)
     )
     return [open_document_meta(dek, item.citizen_id, row) for row in rows]
 
 
-def open_document_meta(dek: bytes, citizen_id: uuid.UUID, row: Document) -> DocumentView:
+def open_document_meta(dek: DataKey, citizen_id: uuid.UUID, row: Document) -> DocumentView:
     meta = open_json(
         dek, row.meta_sealed, item_context(citizen_id, row.id, row.added_in_version, DOCUMENT_META)
     )
