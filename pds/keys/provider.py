@@ -127,6 +127,7 @@ class _RingProvider:
         return sorted(self._ring.keys)
 
     def wrap(self, dek: bytes, owner_id: UUID) -> WrappedKey:
+        self._refresh()
         ring = self._ring  # one snapshot, so key and version label always match
         kek = ring.keys[ring.current]
         return WrappedKey(
@@ -160,6 +161,9 @@ class _RingProvider:
     def _latest(self) -> _KeyRing:
         return self._ring
 
+    def _refresh(self) -> None:
+        """Pick up a rotation made by another process before wrapping a new key."""
+
     def _persist(self, ring: _KeyRing) -> None:
         """Store a rotated ring before it is used; nothing to do when the ring is only in memory."""
 
@@ -183,6 +187,23 @@ class LocalKeyFileProvider(_RingProvider):
     def __init__(self, path: Path, ring: _KeyRing) -> None:
         super().__init__(ring)
         self._path = path
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int]:
+        try:
+            status = self._path.stat()
+        except FileNotFoundError:
+            return (0, 0)
+        return (status.st_mtime_ns, status.st_size)
+
+    def _refresh(self) -> None:
+        # A stat per wrap (only new citizens wrap) means a server running during
+        # `pds keys rotate-kek` wraps new data keys under the new KEK straight away.
+        stamp = self._stamp()
+        if stamp != self._seen:
+            with self._lock:
+                self._ring = self._latest()
+                self._seen = stamp
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self._path)!r})"

@@ -397,3 +397,13 @@ def test_a_failed_rotation_keeps_the_old_file_and_version(
     assert provider.versions() == [1]
     assert key_path.read_bytes() == before
     assert [path.name for path in key_path.parent.iterdir()] == ["kek.json"]
+
+
+def test_local_provider_wraps_under_a_version_another_process_rotated_to(tmp_path: Path) -> None:
+    server = LocalKeyFileProvider.open(tmp_path / "kek.json")
+    operator = LocalKeyFileProvider.open(tmp_path / "kek.json")
+    new_version = operator.rotate()
+    owner = uuid.uuid4()
+    wrapped = server.wrap(os.urandom(32), owner)
+    assert wrapped.kek_version == new_version
+    assert server.current_version == new_version
