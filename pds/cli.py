@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from pds.settings import Settings, SettingsError, prepare_data_dir
 
@@ -46,7 +46,7 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except OperationalError as exc:
+        except DBAPIError as exc:
             raise click.ClickException(f"cannot reach the database: {exc.orig}") from exc
         except (DomainError, KeyProviderError) as exc:
             raise click.ClickException(str(exc)) from exc
@@ -273,7 +273,12 @@ def openapi(output: Path) -> None:
 def render_openapi() -> str:
     """The app's OpenAPI document as stable, reviewable JSON."""
     from pds.app import create_app  # noqa: PLC0415
+    from pds.keys.provider import InMemoryKeyProvider  # noqa: PLC0415
 
-    app = create_app(Settings())
+    # Building the schema opens no database and wraps no key: an in-memory
+    # database and key provider keep `pds openapi` from creating ./var and a KEK.
+    app = create_app(
+        Settings(database_url="sqlite+aiosqlite:///:memory:"), keys=InMemoryKeyProvider()
+    )
     schema: dict[str, Any] = app.openapi_schema.to_schema()
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -90,7 +90,8 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     """Build the async engine for the configured URL, with SQLite made safe for concurrency."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
-        prepare_data_dir(settings)
+        if not settings.database_url:
+            prepare_data_dir(settings)
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )

@@ -12,13 +12,20 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "pds_request_id", default=None
 )
 
-_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+RecordFactory = Callable[..., logging.LogRecord]
+
+_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "request_id",
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = request_id_var.get()
+        request_id = getattr(record, "request_id", None)
         if request_id:
             line["request_id"] = request_id
         for key, value in vars(record).items():
@@ -44,8 +51,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, separators=(",", ":"))
 
 
+def _stamp_request_id(
+    factory: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
+    """Records carry the request id from the moment they are made, so a handler that
+    formats later (a queue, a test's capture) still sees it."""
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = request_id_var.get()
+        return record
+
+    make.pds_stamps_request_id = True  # type: ignore[attr-defined]
+    return make
+
+
 def configure_logging(level: int) -> None:
     """Send JSON lines to stderr; replaces handlers so repeated calls stay idempotent."""
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "pds_stamps_request_id", False):
+        logging.setLogRecordFactory(_stamp_request_id(factory))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy import inspect, text
 
 import migrations
 from pds.settings import prepare_data_dir
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from pds.settings import Settings
@@ -50,14 +50,17 @@ def downgrade(settings: Settings, revision: str) -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    """The revision the database is at, or None when it has never been migrated."""
-    try:
-        async with engine.connect() as conn:
-            result = await conn.execute(text(_CURRENT_REVISION_SQL))
-            return result.scalar_one_or_none()
-    except (OperationalError, ProgrammingError):
+    """The revision the database is at, or None when it has never been migrated.
+
+    Only a missing version table means "never migrated"; a database that cannot be
+    reached (or does not exist) raises, so callers do not mistake it for an empty one.
+    """
+    async with engine.connect() as conn:
+        return await conn.run_sync(_read_revision)
+
+
+def _read_revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table(VERSION_TABLE):
         return None
-    except DBAPIError as exc:  # asyncpg reports a missing table as a generic DBAPIError
-        if "does not exist" in str(exc):
-            return None
-        raise
+    revision: str | None = conn.execute(text(_CURRENT_REVISION_SQL)).scalar_one_or_none()
+    return revision

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,10 +73,18 @@ class Settings:
             try:
                 values[attr] = parse(raw)
             except ValueError as exc:
-                problems.append(f"{name}={raw!r}: {exc}")
+                problems.append(f"{name}={_shown(raw)!r}: {exc}")
         if problems:
             raise SettingsError(problems)
         return cls(**values)  # type: ignore[arg-type]
+
+
+_URL_PASSWORD = re.compile(r"(?<=://)([^/:@]*):.*@")
+
+
+def _shown(raw: str) -> str:
+    """The value as it may be printed: a password inside a URL is masked."""
+    return _URL_PASSWORD.sub(r"\1:***@", raw)
 
 
 def _parse_port(raw: str) -> int:

@@ -113,6 +113,19 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
         drop_postgres_database(POSTGRES_URL, name)
 
 
+@pytest.fixture
+def empty_settings(backend: str, tmp_path: Path, postgres_admin_url: str) -> Iterator[Settings]:
+    """Settings for a brand-new, empty (unmigrated) database of the backend under test."""
+    if backend == "sqlite":
+        yield Settings(data_dir=tmp_path / "data")
+        return
+    url, name = fresh_postgres_database(postgres_admin_url)
+    try:
+        yield Settings(data_dir=tmp_path / "data", database_url=url)
+    finally:
+        drop_postgres_database(postgres_admin_url, name)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -99,7 +99,7 @@ class EvidenceController(Controller):
         "/{item_id:uuid}",
         operation_id="getEvidence",
         summary="One piece of evidence at its current version",
-        responses=problem_responses(401, 404),
+        responses=problem_responses(400, 401, 404),
     )
     async def read(
         self,
@@ -139,7 +139,7 @@ class EvidenceController(Controller):
         "/{item_id:uuid}",
         operation_id="deleteEvidence",
         summary="Delete the evidence with its history and documents",
-        responses=problem_responses(401, 404),
+        responses=problem_responses(400, 401, 404),
     )
     async def remove(
         self, item_id: FromPath[uuid.UUID], db_session: DbSession, citizen: SignedInAccount
@@ -150,7 +150,7 @@ class EvidenceController(Controller):
         "/{item_id:uuid}/versions",
         operation_id="listEvidenceVersions",
         summary="Every version, newest first",
-        responses=problem_responses(401, 404),
+        responses=problem_responses(400, 401, 404),
     )
     async def versions(
         self,
@@ -193,7 +193,7 @@ class EvidenceController(Controller):
         "/{item_id:uuid}/documents/{document_id:uuid}",
         operation_id="downloadDocument",
         summary="Download a document (streamed)",
-        responses=problem_responses(401, 404),
+        responses=problem_responses(400, 401, 404),
     )
     async def download(
         self,
@@ -221,7 +221,7 @@ class EvidenceController(Controller):
         "/{item_id:uuid}/documents/{document_id:uuid}",
         operation_id="deleteDocument",
         summary="Delete a document",
-        responses=problem_responses(401, 404),
+        responses=problem_responses(400, 401, 404),
     )
     async def remove_document(
         self,

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
 from pds import errors
@@ -134,7 +134,9 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     if isinstance(exc, ValidationException):
         return _validation_problem(exc)
     code, title = _HTTP_CODES.get(status, (f"http_{status}", "Request failed"))
-    if status == 400 and str(exc.detail).startswith("JSON is malformed"):
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
+        # Litestar wraps every body that fails to decode (bad syntax, truncated, not
+        # UTF-8) in a 400 caused by this; the decoder's wording varies with the fault.
         code, title = "malformed_json", "The body is not valid JSON"
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in _SAFE_HEADERS}
     return problem(status, code, title, _http_detail(status, exc), headers=headers or None)
