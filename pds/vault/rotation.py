@@ -47,12 +47,20 @@ async def pending_count(db: Database, target_version: int) -> int:
 
 
 async def plan_rotation(db: Database, keys: KeyProvider) -> RotationPlan:
-    """Finish an interrupted rotation first; only start a new KEK version when none is pending."""
+    """Finish an interrupted rotation first; only start a new KEK version when none is pending.
+
+    A new KEK version is audited here, where it is made, so every caller (the CLI
+    drives the batches itself) leaves the same record.
+    """
     pending = await pending_count(db, keys.current_version)
     if pending:
         return RotationPlan(keys.current_version, pending, resumed=True)
     target = keys.rotate()
-    return RotationPlan(target, await pending_count(db, target), resumed=False)
+    plan = RotationPlan(target, await pending_count(db, target), resumed=False)
+    async with db.sessions() as session:
+        _audit(session, plan.target_version, stage="new_version", count=plan.pending)
+        await session.commit()
+    return plan
 
 
 async def rewrap_batch(db: Database, keys: KeyProvider, target_version: int) -> int:
@@ -99,12 +107,8 @@ def _audit(session: AsyncSession, version: int, *, stage: str, count: int) -> No
 async def rotate_kek(
     db: Database, keys: KeyProvider, progress: Callable[[int], None] | None = None
 ) -> RotationPlan:
-    """Run (or resume) a rotation to completion, reporting each batch, then audit it."""
+    """Run (or resume) a rotation to completion, reporting each (audited) batch."""
     plan = await plan_rotation(db, keys)
-    if not plan.resumed:
-        async with db.sessions() as session:
-            _audit(session, plan.target_version, stage="new_version", count=plan.pending)
-            await session.commit()
     while count := await rewrap_batch(db, keys, plan.target_version):
         if progress:
             progress(count)

@@ -9,6 +9,7 @@ failure half-way leaves no partial write.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 from litestar import Request
@@ -55,14 +56,31 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
+@asynccontextmanager
+async def released_on_refusal(db_session: AsyncSession) -> AsyncIterator[None]:
+    """Close the request's session when a dependency refuses the request.
+
+    Litestar only cleans up generator dependencies (``provide_db_session``) once all
+    dependencies resolved; when a later one raises, the session would keep its
+    connection (and, on SQLite, a writer's lock) until the garbage collector found it.
+    """
+    try:
+        yield
+    except BaseException:
+        await db_session.close()
+        raise
+
+
 async def provide_account(request: Request[Any, Any, Any], db_session: DbSession) -> Account:
     """The signed-in account (any role), or 401."""
-    return await resolve_session(db_session, request.cookies.get(SESSION_COOKIE))
+    async with released_on_refusal(db_session):
+        return await resolve_session(db_session, request.cookies.get(SESSION_COOKIE))
 
 
-async def provide_citizen(account: SignedInAccount) -> Account:
+async def provide_citizen(account: SignedInAccount, db_session: DbSession) -> Account:
     """The signed-in account, which must be a citizen's (403 for auditors and admins)."""
-    require_role(account, Role.CITIZEN)
+    async with released_on_refusal(db_session):
+        require_role(account, Role.CITIZEN)
     return account
 
 
