@@ -23,6 +23,11 @@ from pds.web.deps import SESSION_COOKIE, AppSettings, DbSession, Keys, Policy, S
 from pds.web.problems import problem_responses
 
 
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The peer address the sign-in limits count against (see README on proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
 def account_out(account: Account) -> AccountOut:
     return AccountOut(
         id=account.id, email=account.email, role=account.role, created_at=account.created_at
@@ -87,7 +92,7 @@ class AccountController(Controller):
             db_session,
             email=data.email,
             password=data.password,
-            address=request.client.host if request.client else "unknown",
+            address=client_address(request),
             policy=policy,
         )
         body = SessionOut(account=account_out(signed_in.account), expires_at=signed_in.expires_at)
@@ -125,16 +130,20 @@ class AccountController(Controller):
         "/me",
         operation_id="eraseMe",
         summary="Delete my account and everything in my vault (needs my password)",
-        responses=problem_responses(400, 401, 403, 415),
+        responses=problem_responses(400, 401, 403, 415, 429),
     )
     async def erase(
         self,
+        *,
+        request: Request[Any, Any, Any],
         data: JSONBody[PasswordConfirmation],
         db_session: DbSession,
         citizen: SignedInAccount,
         policy: Policy,
         settings: AppSettings,
     ) -> Response[None]:
-        await service.confirm_password(citizen, data.password, policy)
+        await service.confirm_password(
+            db_session, citizen, data.password, address=client_address(request), policy=policy
+        )
         await erase_account(db_session, citizen)
         return Response(None, status_code=204, cookies=[session_cookie(settings, "", 0)])

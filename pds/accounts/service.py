@@ -272,10 +272,22 @@ async def sign_out(session: AsyncSession, token: str | None, account: Account) -
     await session.commit()
 
 
-async def confirm_password(account: Account, password: str, policy: AccountPolicy) -> None:
-    """Re-authentication before a destructive act: the password must be given again."""
+async def confirm_password(
+    session: AsyncSession,
+    account: Account,
+    password: str,
+    *,
+    address: str,
+    policy: AccountPolicy,
+) -> None:
+    """Re-authentication before a destructive act, under the same limits and audit as
+    sign-in, so a stolen session cookie is no licence to guess the password."""
+    now = utcnow()
+    limit_keys = (limit_key("account", account.email), limit_key("address", address))
+    await _check_limits(session, limit_keys, policy, now)
     ok = await asyncio.to_thread(verify_password, account.password_hash, password, policy.hashing)
     if not ok:
+        await _record_failure(session, limit_keys, account, now, policy)
         raise WrongCredentials("The password is not right.")
 
 

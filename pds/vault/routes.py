@@ -30,7 +30,7 @@ from pds.vault.schemas import (
     version_out,
 )
 from pds.vault.sniff import MAX_DOCUMENT_BYTES
-from pds.web.deps import DbSession, Keys, SignedInAccount
+from pds.web.deps import DbSession, Keys, SignedInAccount, session_cookie_present
 from pds.web.problems import problem_responses
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -65,6 +65,7 @@ async def list_evidence_types() -> EvidenceTypeList:
 class EvidenceController(Controller):
     path = "/api/v1/me/evidence"
     tags = ["vault"]
+    guards = [session_cookie_present]
 
     @get("/", operation_id="listEvidence", summary="My evidence", responses=problem_responses(401))
     async def list_items(self, db_session: DbSession, citizen: SignedInAccount) -> EvidenceList:

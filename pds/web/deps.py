@@ -13,12 +13,20 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pds.accounts.models import Account
-from pds.accounts.service import AccountPolicy, Role, require_role, resolve_session
+from pds.accounts.service import (
+    AccountPolicy,
+    Role,
+    SessionInvalid,
+    require_role,
+    resolve_session,
+)
 from pds.keys.provider import KeyProvider
 from pds.settings import Settings
 
@@ -69,6 +77,18 @@ async def released_on_refusal(db_session: AsyncSession) -> AsyncIterator[None]:
     except BaseException:
         await db_session.close()
         raise
+
+
+def session_cookie_present(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Refuse a request with no session cookie before its body is read.
+
+    Guards run before Litestar parses the body, so an anonymous 10 MiB upload
+    is turned away without being read; the session itself is checked later.
+    """
+    if not connection.cookies.get(SESSION_COOKIE):
+        raise SessionInvalid("Sign in to continue.")
 
 
 async def provide_account(request: Request[Any, Any, Any], db_session: DbSession) -> Account:

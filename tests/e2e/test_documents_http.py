@@ -312,3 +312,24 @@ async def test_document_routes_need_a_session(client: Client, db: Database) -> N
     problem(await client.get(document_url(item["id"], doc["id"])), 401, "session_invalid")
     problem(await client.delete(document_url(item["id"], doc["id"])), 401, "session_invalid")
     assert await stored_rows(db) == (1, 1)
+
+
+async def test_an_anonymous_upload_is_refused_before_its_body_is_read(
+    client: Client, db: Database
+) -> None:
+    """The guard answers 401 without consuming the body: the request stream is never read."""
+    sent = False
+
+    async def body() -> Any:
+        nonlocal sent
+        sent = True
+        yield b"x" * 1024
+
+    response = await client.post(
+        f"/api/v1/me/evidence/{uuid.uuid4()}/documents",
+        content=body(),
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+
+    problem(response, 401, "session_invalid")
+    assert not sent

@@ -28,7 +28,7 @@ from e2e.helpers import (
     upload,
 )
 from pds.accounts.models import Account, Session, SignInAttempt
-from pds.accounts.service import limit_key
+from pds.accounts.service import AccountPolicy, limit_key
 from pds.audit.entry import Action, Outcome
 from pds.audit.models import AuditEntry
 from pds.keys.provider import WrappedKey
@@ -172,6 +172,27 @@ async def test_erasure_with_the_wrong_password_deletes_nothing(
     download = await client.get(document_url(sent["first"], next(iter(sent["documents"]))))
     assert download.status_code == 200
     assert await audit_entries(db, AuditEntry.action == Action.ERASURE.value) == []
+
+
+async def test_erasure_password_guesses_are_limited_and_audited(
+    client: Client, db: Database, policy: AccountPolicy
+) -> None:
+    account = (await sign_up_and_in(client, AMARA))["account"]
+    citizen_id = uuid.UUID(account["id"])
+
+    for _ in range(policy.max_failures_per_account):
+        problem(await erase(client, "a wrong guess at it"), 401, "invalid_credentials")
+    limited = await erase(client, TEST_PASSWORD)
+
+    problem(limited, 429, "rate_limited")
+    assert await count(db, Account.id, Account.id == citizen_id) == 1
+    denied = await audit_entries(
+        db,
+        AuditEntry.action == Action.SIGN_IN.value,
+        AuditEntry.outcome == Outcome.DENIED.value,
+        AuditEntry.citizen_id == citizen_id,
+    )
+    assert len(denied) == policy.max_failures_per_account
 
 
 async def test_erasure_removes_the_citizen_and_shreds_their_key(
