@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from litestar.datastructures import State
@@ -12,6 +15,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 import pds
 from pds.accounts.routes import AccountController
 from pds.accounts.service import AccountPolicy
+from pds.audit.sequencer import log_origin, run_forever
 from pds.db import open_database
 from pds.keys.provider import LocalKeyFileProvider
 from pds.logs import configure_logging
@@ -25,8 +29,11 @@ from pds.web.media import require_json_content_type
 from pds.web.problems import EXCEPTION_HANDLERS
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
     from litestar import Litestar
 
+    from pds.db import Database
     from pds.keys.provider import KeyProvider
 
 log = logging.getLogger("pds.app")
@@ -52,6 +59,8 @@ def create_app(
     configure_logging(log_level_number(settings))
     db = open_database(settings)
     keys = keys or LocalKeyFileProvider.open(prepare_data_dir(settings) / KEK_FILE)
+
+    lifespan = [audit_sequencer(db, keys, settings)] if settings.audit_sequencer else []
 
     async def dispose_database() -> None:
         await db.dispose()
@@ -79,11 +88,30 @@ def create_app(
         before_send=[make_before_send(https=settings.secure_cookies)],
         before_request=require_json_content_type,
         on_shutdown=[dispose_database],
+        lifespan=lifespan,
         request_max_body_size=MAX_JSON_BODY_BYTES,
         openapi_config=openapi_config(),
         logging_config=None,  # ours: JSON lines with the request id (pds.logs)
         debug=False,
     )
+
+
+def audit_sequencer(
+    db: Database, keys: KeyProvider, settings: Settings
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Run the sequencer beside the server; several servers take turns (see sequencer)."""
+
+    @asynccontextmanager
+    async def running(_: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(run_forever(db, keys, log_origin(settings.base_url)))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return running
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from functools import wraps
 from pathlib import Path
@@ -67,8 +68,9 @@ def serve(*, no_sequencer: bool) -> None:
     """Run the HTTP server (uvicorn) on PDS_HOST:PDS_PORT."""
     import uvicorn  # noqa: PLC0415 - only the server command needs it
 
+    if no_sequencer:
+        os.environ["PDS_AUDIT_SEQUENCER"] = "off"  # read by create_app in the server
     settings = settings_from_env()
-    del no_sequencer  # the sequencer arrives with the audit-log issue
     click.echo(f"PDS listening on http://{settings.host}:{settings.port} ({settings.base_url})")
     uvicorn.run(
         "pds.app:create_app",

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pds.accounts.models import Account, Session, SignInAttempt
-from pds.audit.models import AuditEntry
+from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode, AuditSubject
 from pds.db import Base
+from pds.keys.models import SigningKey
 from pds.vault.models import CitizenKey, Document, DocumentChunk, EvidenceItem, EvidenceVersion
 
 metadata = Base.metadata
 
 __all__ = [
     "Account",
+    "AuditCheckpoint",
     "AuditEntry",
+    "AuditNode",
+    "AuditSubject",
     "CitizenKey",
     "Document",
     "DocumentChunk",
@@ -19,5 +23,6 @@ __all__ = [
     "EvidenceVersion",
     "Session",
     "SignInAttempt",
+    "SigningKey",
     "metadata",
 ]

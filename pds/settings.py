@@ -47,6 +47,8 @@ class Settings:
     """PDS_BASE_URL: public origin, used as issuer identifier and in links."""
     log_level: str = "INFO"
     """PDS_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR, CRITICAL."""
+    audit_sequencer: bool = True
+    """PDS_AUDIT_SEQUENCER: run the audit sequencer inside the server (on/off)."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -85,6 +87,15 @@ _URL_PASSWORD = re.compile(r"(?<=://)([^/:@]*):.*@")
 def _shown(raw: str) -> str:
     """The value as it may be printed: a password inside a URL is masked."""
     return _URL_PASSWORD.sub(r"\1:***@", raw)
+
+
+def _parse_switch(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ValueError("must be on or off")
 
 
 def _parse_port(raw: str) -> int:
@@ -141,6 +152,7 @@ _FIELDS: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("PDS_PORT", "port", _parse_port),
     ("PDS_BASE_URL", "base_url", _parse_base_url),
     ("PDS_LOG_LEVEL", "log_level", _parse_log_level),
+    ("PDS_AUDIT_SEQUENCER", "audit_sequencer", _parse_switch),
 )
 
 

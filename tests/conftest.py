@@ -103,7 +103,8 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
             if backend == "postgres":
                 url, name = fresh_postgres_database(POSTGRES_URL)
                 dropped.append(name)
-            settings = Settings(data_dir=data_dir, database_url=url)
+            # Tests sequence explicitly; a background sequencer would race them.
+            settings = Settings(data_dir=data_dir, database_url=url, audit_sequencer=False)
             migrate.upgrade(settings)
             made[backend] = settings
         return made[backend]

@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from pds.accounts.models import Account, SignInAttempt
 from pds.accounts.service import limit_key
@@ -161,6 +161,15 @@ async def erase_account(session: AsyncSession, account: Account) -> None:
             citizen_id=account.id,
             detail={"data_key": "destroyed"},
         ),
+    )
+    # Entries stay (and every proof over them still verifies); their bare ids go,
+    # and with the salt the cascade deletes, so does any way to link leaves to them.
+    await session.flush()
+    await session.execute(
+        update(AuditEntry).where(AuditEntry.citizen_id == account.id).values(citizen_id=None)
+    )
+    await session.execute(
+        update(AuditEntry).where(AuditEntry.actor_id == account.id).values(actor_id=None)
     )
     await session.execute(
         delete(SignInAttempt).where(SignInAttempt.key_hash == limit_key("account", account.email))

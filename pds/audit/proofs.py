@@ -1,0 +1,121 @@
+"""Checkpoints and RFC 9162 proofs served from the stored perfect subtrees.
+
+Proof generation is pure (``pds.audit.merkle``) and asks a reader for aligned
+subtrees. A first dry pass records which (level, index) nodes a proof needs,
+one query fetches exactly those, and a second pass builds the proof: O(log n)
+rows and a single round trip, however large the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, tuple_
+
+from pds.audit.merkle import HASH_SIZE, aligned_subtree, consistency_proof, inclusion_proof
+from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode
+from pds.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from pds.audit.merkle import NodeReader
+
+_PLACEHOLDER = bytes(HASH_SIZE)
+
+
+class NoCheckpoint(NotFound):
+    code = "no_checkpoint"
+
+
+class TreeSizeUnknown(InvalidInput):
+    code = "tree_size_unknown"
+
+
+class IndexOutOfRange(InvalidInput):
+    code = "index_out_of_range"
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    index: int
+    tree_size: int
+    leaf: bytes
+    hashes: list[bytes]
+
+
+class _Recorder:
+    """A reader that notes what is asked and answers with placeholders."""
+
+    def __init__(self) -> None:
+        self.wanted: set[tuple[int, int]] = set()
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        self.wanted.add(aligned_subtree(start, end))
+        return _PLACEHOLDER
+
+
+class _Fetched:
+    def __init__(self, nodes: dict[tuple[int, int], bytes]) -> None:
+        self._nodes = nodes
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        return self._nodes[aligned_subtree(start, end)]
+
+
+async def _prove(session: AsyncSession, build: Callable[[NodeReader], list[bytes]]) -> list[bytes]:
+    recorder = _Recorder()
+    build(recorder)
+    if not recorder.wanted:
+        return []
+    rows = await session.execute(
+        select(AuditNode.level, AuditNode.index, AuditNode.hash).where(
+            tuple_(AuditNode.level, AuditNode.index).in_(sorted(recorder.wanted))
+        )
+    )
+    return build(_Fetched({(level, index): node for level, index, node in rows}))
+
+
+async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint:
+    checkpoint = await session.scalar(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)
+    )
+    if checkpoint is None:
+        raise NoCheckpoint("The audit log has no checkpoint yet.")
+    return checkpoint
+
+
+async def checkpoint_at(session: AsyncSession, tree_size: int) -> AuditCheckpoint:
+    """The signed checkpoint for exactly this size; proofs are only served against one."""
+    checkpoint = await session.scalar(
+        select(AuditCheckpoint).where(AuditCheckpoint.tree_size == tree_size)
+    )
+    if checkpoint is None:
+        raise TreeSizeUnknown(
+            f"No checkpoint has tree size {tree_size}; use the size of a published checkpoint."
+        )
+    return checkpoint
+
+
+async def prove_inclusion(session: AsyncSession, index: int, tree_size: int) -> InclusionProof:
+    """The leaf at ``index`` and its audit path to the checkpoint of ``tree_size``."""
+    await checkpoint_at(session, tree_size)
+    if not 0 <= index < tree_size:
+        raise IndexOutOfRange(f"Index {index} is not in a tree of size {tree_size}.")
+    leaf = await session.scalar(select(AuditEntry.leaf).where(AuditEntry.leaf_index == index))
+    if leaf is None:  # pragma: no cover - a checkpoint implies every index below it exists
+        raise IndexOutOfRange(f"Index {index} has not been sequenced.")
+    hashes = await _prove(session, lambda reader: inclusion_proof(index, tree_size, reader))
+    return InclusionProof(index=index, tree_size=tree_size, leaf=leaf, hashes=hashes)
+
+
+async def prove_consistency(session: AsyncSession, first: int, second: int) -> list[bytes]:
+    """RFC 9162 consistency proof between two published checkpoints."""
+    await checkpoint_at(session, first)
+    await checkpoint_at(session, second)
+    if not 0 < first <= second:
+        raise InvalidInput("Give 0 < first <= second.")
+    return await _prove(session, lambda reader: consistency_proof(first, second, reader))
