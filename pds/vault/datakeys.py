@@ -49,7 +49,12 @@ async def load_data_key(session: AsyncSession, keys: KeyProvider, citizen_id: uu
     row = await session.get(CitizenKey, citizen_id)
     if row is None:
         raise NoDataKey("This account has no data key.")
-    return DataKey(keys.unwrap(WrappedKey(row.kek_version, row.wrapped_dek), citizen_id))
+    return unwrap_data_key(keys, row)
+
+
+def unwrap_data_key(keys: KeyProvider, row: CitizenKey) -> DataKey:
+    """The usable key from its stored, wrapped form."""
+    return DataKey(keys.unwrap(WrappedKey(row.kek_version, row.wrapped_dek), row.citizen_id))
 
 
 async def data_key_versions(session: AsyncSession) -> dict[int, int]:
