@@ -45,6 +45,8 @@ class Action(StrEnum):
     ACCOUNT_CREATED = "account.created"
     SIGN_IN = "sign_in"
     SIGN_OUT = "sign_out"
+    AUDIT_SEARCH = "audit.search"
+    AUDIT_EXPORT = "audit.export"
 
 
 class Outcome(StrEnum):
@@ -68,3 +70,21 @@ class Entry:
     resource: str | None = None
     request_id: str | None = None
     detail: dict[str, str | int | bool | None] = field(default_factory=dict)
+
+
+def by_citizen(
+    action: Action,
+    citizen_id: uuid.UUID,
+    *,
+    resource: str | None = None,
+    detail: dict[str, str | int | bool | None] | None = None,
+) -> Entry:
+    """An act a citizen does to their own data: they are both actor and subject."""
+    return Entry(
+        actor=Actor.CITIZEN,
+        action=action,
+        actor_id=citizen_id,
+        citizen_id=citizen_id,
+        resource=resource,
+        detail=detail or {},
+    )

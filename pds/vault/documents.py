@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 
-from pds.audit.entry import Action, Actor, Entry
+from pds.audit.entry import Action, by_citizen
 from pds.audit.service import append
 from pds.errors import NotFound
 from pds.vault.datakeys import load_data_key
@@ -99,13 +99,7 @@ async def add_document(
 def _audit(session: AsyncSession, action: Action, citizen_id: uuid.UUID, row: Document) -> None:
     append(
         session,
-        Entry(
-            actor=Actor.CITIZEN,
-            action=action,
-            actor_id=citizen_id,
-            citizen_id=citizen_id,
-            resource=f"evidence/{row.item_id}/documents/{row.id}",
-        ),
+        by_citizen(action, citizen_id, resource=f"evidence/{row.item_id}/documents/{row.id}"),
     )
 
 

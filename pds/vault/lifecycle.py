@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 
 from pds.accounts.models import Account, SignInAttempt
 from pds.accounts.service import limit_key
-from pds.audit.entry import Action, Actor, Entry
+from pds.audit.entry import Action, by_citizen
 from pds.audit.models import AuditEntry
 from pds.audit.service import append
 from pds.db import utcnow
@@ -117,9 +117,7 @@ async def export_archive(session: AsyncSession, keys: KeyProvider, account: Acco
         archive.writestr("manifest.json", _json(manifest))
     append(
         session,
-        Entry(
-            actor=Actor.CITIZEN, action=Action.EXPORT, actor_id=account.id, citizen_id=account.id
-        ),
+        by_citizen(Action.EXPORT, account.id),
     )
     await session.commit()
     spool.seek(0)
@@ -154,13 +152,7 @@ async def erase_account(session: AsyncSession, account: Account) -> None:
     """Crypto-shred and delete: wrapped DEK, evidence, documents, sessions, the account."""
     append(
         session,
-        Entry(
-            actor=Actor.CITIZEN,
-            action=Action.ERASURE,
-            actor_id=account.id,
-            citizen_id=account.id,
-            detail={"data_key": "destroyed"},
-        ),
+        by_citizen(Action.ERASURE, account.id, detail={"data_key": "destroyed"}),
     )
     # Entries stay (and every proof over them still verifies); their bare ids go,
     # and with the salt the cascade deletes, so does any way to link leaves to them.

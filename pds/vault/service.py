@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from pds.audit.entry import Action, Actor, Entry
+from pds.audit.entry import Action, by_citizen
 from pds.audit.service import append
 from pds.db import utcnow
 from pds.errors import NotFound
@@ -51,17 +51,11 @@ def _summary(item: EvidenceItem) -> EvidenceSummary:
 def _audit(
     session: AsyncSession, action: Action, citizen_id: uuid.UUID, item: EvidenceItem
 ) -> None:
-    append(
-        session,
-        Entry(
-            actor=Actor.CITIZEN,
-            action=action,
-            actor_id=citizen_id,
-            citizen_id=citizen_id,
-            resource=f"evidence/{item.id}",
-            detail={"type": item.evidence_type, "version": item.current_version},
-        ),
-    )
+    detail: dict[str, str | int | bool | None] = {
+        "type": item.evidence_type,
+        "version": item.current_version,
+    }
+    append(session, by_citizen(action, citizen_id, resource=f"evidence/{item.id}", detail=detail))
 
 
 async def owned_item(
