@@ -1,0 +1,275 @@
+"""The sequencer's tree, checked from outside through the proofs it serves.
+
+Hypothesis appends random entries and sequences them in random batch sizes on
+the real database; then every inclusion proof (every index, every checkpoint)
+and every consistency proof (every pair of checkpoints) must verify with the
+RFC 9162 verifiers, and fail for an altered leaf, another index or another
+checkpoint. Erasure must leave every proof intact and nothing that links the
+log to the erased citizen.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+from conftest import empty_all_tables
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import or_, select
+
+from pds.accounts.models import Account
+from pds.accounts.service import Role, create_account
+from pds.audit.entry import Action, Actor, Entry, Outcome
+from pds.audit.leaf import decode_leaf, subject_commitment
+from pds.audit.merkle import (
+    ProofError,
+    leaf_hash,
+    root_from_leaf_hashes,
+    verify_consistency,
+    verify_inclusion,
+)
+from pds.audit.models import AuditCheckpoint, AuditEntry, AuditSubject
+from pds.audit.note import open_checkpoint
+from pds.audit.proofs import (
+    IndexOutOfRange,
+    TreeSizeUnknown,
+    prove_consistency,
+    prove_inclusion,
+)
+from pds.audit.sequencer import leaf_fields, log_origin, sequence_all, sequence_batch
+from pds.audit.service import append
+from pds.db import transaction
+from pds.keys.signing import AUDIT_CHECKPOINTS, public_keys
+from pds.vault.lifecycle import erase_account
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from pds.accounts.service import AccountPolicy
+    from pds.db import Database
+    from pds.keys.provider import KeyProvider
+
+ORIGIN = log_origin("https://pds.test")
+FEW = settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # tables emptied per example
+)
+
+
+def entry(kind: int, citizen: uuid.UUID | None) -> Entry:
+    if kind == 0:
+        return Entry(
+            actor=Actor.CLIENT,
+            action=Action.READ,
+            citizen_id=citizen,
+            client_id="council-housing",
+            purpose="housing-benefit",
+        )
+    if kind == 1:
+        return Entry(
+            actor=Actor.CLIENT, action=Action.DENY, outcome=Outcome.DENIED, citizen_id=citizen
+        )
+    if kind == 2:
+        return Entry(
+            actor=Actor.CITIZEN, action=Action.EXPORT, actor_id=citizen, citizen_id=citizen
+        )
+    return Entry(actor=Actor.SYSTEM, action=Action.KEY_ROTATED, detail={"kind": kind})
+
+
+async def append_all(db: Database, entries: list[Entry]) -> None:
+    for one in entries:
+        async with transaction(db.sessions) as session:
+            append(session, one)
+
+
+async def checkpoint_key(session: AsyncSession) -> Ed25519PublicKey:
+    [jwk] = (await public_keys(session, AUDIT_CHECKPOINTS)).values()
+    raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def fails(check: Callable[..., object], *args: object) -> bool:
+    try:
+        check(*args)
+    except ProofError:
+        return True
+    return False
+
+
+async def check_every_proof(db: Database) -> dict[int, bytes]:
+    """Every proof the log can serve verifies, and only for what it proves; returns the roots."""
+    async with db.read_sessions() as session:
+        leaves = list(
+            await session.scalars(
+                select(AuditEntry.leaf)
+                .where(AuditEntry.leaf_index.is_not(None))
+                .order_by(AuditEntry.leaf_index)
+            )
+        )
+        indexes = list(
+            await session.scalars(
+                select(AuditEntry.leaf_index)
+                .where(AuditEntry.leaf_index.is_not(None))
+                .order_by(AuditEntry.leaf_index)
+            )
+        )
+        assert indexes == list(range(len(leaves)))  # dense: no gap, no duplicate
+        key = await checkpoint_key(session)
+        roots: dict[int, bytes] = {}
+        for row in await session.scalars(
+            select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)
+        ):
+            signed = open_checkpoint(row.note, ORIGIN, {ORIGIN: key})
+            assert (signed.size, signed.root_hash) == (row.tree_size, row.root_hash)
+            hashes = [leaf_hash(leaf) for leaf in leaves[: signed.size] if leaf is not None]
+            assert signed.root_hash == root_from_leaf_hashes(hashes)
+            roots[signed.size] = signed.root_hash
+        for size, root in roots.items():
+            await check_inclusion_proofs(session, size, root, roots)
+        for first, first_root in roots.items():
+            for second, second_root in roots.items():
+                if first <= second:
+                    proof = await prove_consistency(session, first, second)
+                    verify_consistency(first, second, first_root, second_root, proof)
+                    if first < second:
+                        bent = [bytes([proof[0][0] ^ 1]) + proof[0][1:], *proof[1:]]
+                        assert fails(
+                            verify_consistency, first, second, first_root, second_root, bent
+                        )
+                        assert fails(
+                            verify_consistency, first, second, second_root, first_root, proof
+                        )
+    return roots
+
+
+async def check_inclusion_proofs(
+    session: AsyncSession, size: int, root: bytes, roots: dict[int, bytes]
+) -> None:
+    for index in range(size):
+        proof = await prove_inclusion(session, index, size)
+        hashed = leaf_hash(proof.leaf)
+        verify_inclusion(hashed, index, size, proof.hashes, root)
+        assert fails(
+            verify_inclusion, leaf_hash(proof.leaf + b" "), index, size, proof.hashes, root
+        )
+        if size > 1:
+            other = (index + 1) % size
+            assert fails(verify_inclusion, hashed, other, size, proof.hashes, root)
+        for other_size, other_root in roots.items():
+            if other_size != size:
+                assert fails(verify_inclusion, hashed, index, other_size, proof.hashes, other_root)
+
+
+rounds = st.lists(
+    st.tuples(
+        st.lists(st.tuples(st.integers(0, 3), st.booleans()), min_size=1, max_size=8),
+        st.integers(1, 5),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@FEW
+@given(rounds=rounds)
+async def test_every_proof_verifies_for_random_appends_and_batches(
+    db: Database, keys: KeyProvider, rounds: list[tuple[list[tuple[int, bool]], int]]
+) -> None:
+    await empty_all_tables(db)
+    citizens = [uuid.UUID(int=1), uuid.UUID(int=2)]
+    for appended, batch in rounds:
+        await append_all(db, [entry(kind, citizens[which]) for kind, which in appended])
+        await sequence_batch(db, keys, ORIGIN, limit=batch)
+    await sequence_all(db, keys, ORIGIN)
+
+    roots = await check_every_proof(db)
+
+    assert max(roots) == sum(len(appended) for appended, _ in rounds)
+
+
+async def test_proofs_are_only_served_for_signed_sizes_and_indexes_inside(
+    db: Database, keys: KeyProvider
+) -> None:
+    await append_all(db, [entry(3, None)] * 3)
+    await sequence_all(db, keys, ORIGIN)
+
+    async with db.read_sessions() as session:
+        with pytest.raises(TreeSizeUnknown):
+            await prove_inclusion(session, 0, 2)
+        with pytest.raises(IndexOutOfRange):
+            await prove_inclusion(session, 3, 3)
+        with pytest.raises(TreeSizeUnknown):
+            await prove_consistency(session, 1, 3)
+
+
+async def add_citizen(
+    db: Database, keys: KeyProvider, policy: AccountPolicy, email: str
+) -> Account:
+    async with db.sessions() as session:
+        return await create_account(
+            session,
+            keys,
+            email=email,
+            password="a long enough password",
+            role=Role.CITIZEN,
+            policy=policy,
+        )
+
+
+async def test_after_erasure_every_proof_verifies_and_nothing_links_to_the_citizen(
+    db: Database, keys: KeyProvider, policy: AccountPolicy
+) -> None:
+    alice = await add_citizen(db, keys, policy, "alice@example.org")
+    bob = await add_citizen(db, keys, policy, "bob@example.org")
+    await append_all(db, [entry(kind, person.id) for kind in range(4) for person in (alice, bob)])
+    await sequence_batch(db, keys, ORIGIN, limit=5)
+    await sequence_all(db, keys, ORIGIN)
+    async with db.read_sessions() as session:
+        salt = await session.scalar(
+            select(AuditSubject.salt).where(AuditSubject.citizen_id == alice.id)
+        )
+        before = dict((await session.execute(select(AuditEntry.leaf_index, AuditEntry.leaf))).all())
+    assert salt is not None
+    commitment = subject_commitment(salt, alice.id)
+    hers = {i for i, leaf in before.items() if leaf and decode_leaf(leaf).subject == commitment}
+    assert len(hers) == 4  # her account and three entries about her; the system one is nobody's
+
+    async with db.sessions() as session:
+        account = await session.get(Account, alice.id)
+        assert account is not None
+        await erase_account(session, account)
+    await sequence_all(db, keys, ORIGIN)
+
+    await check_every_proof(db)
+    async with db.read_sessions() as session:
+        rows = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.leaf_index)))
+        linked = await session.scalar(
+            select(AuditEntry.id).where(
+                or_(AuditEntry.citizen_id == alice.id, AuditEntry.actor_id == alice.id)
+            )
+        )
+        salts = dict(
+            (await session.execute(select(AuditSubject.citizen_id, AuditSubject.salt))).all()
+        )
+    assert linked is None
+    assert set(salts) == {bob.id}  # her salt went with her account
+    for row in rows:
+        assert row.leaf is not None
+        assert str(alice.id).encode() not in row.leaf
+        assert alice.id.hex.encode() not in row.leaf
+        if row.leaf_index in before:
+            assert row.leaf == before[row.leaf_index]  # leaves never change
+        if row.leaf_index in hers:
+            # The leaf still holds her commitment, but nothing left can recompute it.
+            assert decode_leaf(row.leaf).subject == commitment
+            assert leaf_fields(row, None).subject is None
+            assert all(subject_commitment(s, alice.id) != commitment for s in salts.values())
+    assert rows[-1].action == Action.ERASURE
+    assert decode_leaf(rows[-1].leaf or b"").subject is None
