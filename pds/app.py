@@ -15,9 +15,11 @@ from litestar.openapi.plugins import JsonRenderPlugin
 import pds
 from pds.accounts.routes import AccountController
 from pds.accounts.service import AccountPolicy
+from pds.audit.routes import AuditController, my_access_log
 from pds.audit.sequencer import log_origin, run_forever
 from pds.db import open_database
 from pds.keys.provider import LocalKeyFileProvider
+from pds.keys.routes import jwks
 from pds.logs import configure_logging
 from pds.settings import Settings, log_level_number, prepare_data_dir
 from pds.vault.routes import EvidenceController, export, list_evidence_types
@@ -74,6 +76,9 @@ def create_app(
             EvidenceController,
             export,
             list_evidence_types,
+            AuditController,
+            my_access_log,
+            jwks,
         ],
         dependencies=DEPENDENCIES,
         state=State(
