@@ -120,6 +120,19 @@ async def _salts(session: AsyncSession, citizen_ids: set[uuid.UUID]) -> dict[uui
     return found
 
 
+def _forget_erased(row: AuditEntry, salts: dict[uuid.UUID, bytes]) -> None:
+    """Clear the bare id of a citizen erased before this entry was sequenced.
+
+    Erasure clears the ids of entries committed before it; an entry that
+    committed concurrently, just after, is caught here, so no row keeps the
+    id of a person who no longer has an account (and so no salt).
+    """
+    if row.citizen_id is not None and row.citizen_id not in salts:
+        if row.actor_id == row.citizen_id:
+            row.actor_id = None
+        row.citizen_id = None
+
+
 async def sequence_batch(
     db: Database, keys: KeyProvider, origin: str, limit: int = BATCH_SIZE
 ) -> int:
@@ -141,6 +154,7 @@ async def sequence_batch(
         salts = await _salts(session, {row.citizen_id for row in rows if row.citizen_id})
         nodes: list[dict[str, object]] = []
         for row in rows:
+            _forget_erased(row, salts)
             row.leaf = encode_leaf(
                 leaf_fields(row, salts.get(row.citizen_id) if row.citizen_id else None)
             )

@@ -273,3 +273,23 @@ async def test_after_erasure_every_proof_verifies_and_nothing_links_to_the_citiz
             assert all(subject_commitment(s, alice.id) != commitment for s in salts.values())
     assert rows[-1].action == Action.ERASURE
     assert decode_leaf(rows[-1].leaf or b"").subject is None
+
+
+async def test_an_entry_for_a_citizen_erased_before_sequencing_keeps_no_bare_id(
+    db: Database, keys: KeyProvider
+) -> None:
+    gone = uuid.uuid4()  # no account: erased before the entry was sequenced
+    async with db.sessions() as session:
+        append(
+            session, Entry(actor=Actor.CITIZEN, action=Action.READ, actor_id=gone, citizen_id=gone)
+        )
+        await session.commit()
+
+    await sequence_all(db, keys, "pds.test/audit")
+
+    async with db.read_sessions() as session:
+        row = (await session.scalars(select(AuditEntry))).one()
+    assert row.citizen_id is None
+    assert row.actor_id is None
+    assert row.leaf is not None
+    assert decode_leaf(row.leaf).subject is None
