@@ -8,18 +8,20 @@ rows and a single round trip, however large the log.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, bindparam, or_, select
 
 from pds.audit.merkle import HASH_SIZE, aligned_subtree, consistency_proof, inclusion_proof
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode
 from pds.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
+    from sqlalchemy import Select
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.audit.merkle import NodeReader
@@ -66,17 +68,66 @@ class _Fetched:
         return self._nodes[aligned_subtree(start, end)]
 
 
+_NODES_PER_QUERY = 100  # keeps the OR chain well inside SQLite's expression depth
+
+
+@functools.cache
+def _nodes_at(count: int) -> Select[int, int, bytes]:
+    """``count`` primary-key lookups in one statement, built once per count.
+
+    Not ``tuple_(level, index).in_(...)``: SQLite renders that as
+    ``IN (VALUES ...)`` and scans the whole table, which made proofs linear in
+    the size of the log (see benchmarks/audit.py); OR'd key pairs are index
+    seeks on both databases.
+    """
+    return select(AuditNode.level, AuditNode.index, AuditNode.hash).where(
+        or_(
+            *(
+                and_(AuditNode.level == bindparam(f"l{n}"), AuditNode.index == bindparam(f"i{n}"))
+                for n in range(count)
+            )
+        )
+    )
+
+
+async def read_nodes(
+    session: AsyncSession, positions: Collection[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """Stored perfect subtrees by (level, index), a bounded batch per query."""
+    ordered = sorted(positions)
+    nodes: dict[tuple[int, int], bytes] = {}
+    for start in range(0, len(ordered), _NODES_PER_QUERY):
+        chunk = ordered[start : start + _NODES_PER_QUERY]
+        params: dict[str, int] = {}
+        for n, (level, index) in enumerate(chunk):
+            params[f"l{n}"], params[f"i{n}"] = level, index
+        rows = await session.execute(_nodes_at(len(chunk)), params)
+        nodes.update({(level, index): node for level, index, node in rows})
+    return nodes
+
+
+async def _fetch(session: AsyncSession, wanted: set[tuple[int, int]]) -> _Fetched:
+    return _Fetched(await read_nodes(session, wanted))
+
+
 async def _prove(session: AsyncSession, build: Callable[[NodeReader], list[bytes]]) -> list[bytes]:
     recorder = _Recorder()
     build(recorder)
     if not recorder.wanted:
         return []
-    rows = await session.execute(
-        select(AuditNode.level, AuditNode.index, AuditNode.hash).where(
-            tuple_(AuditNode.level, AuditNode.index).in_(sorted(recorder.wanted))
-        )
-    )
-    return build(_Fetched({(level, index): node for level, index, node in rows}))
+    return build(await _fetch(session, recorder.wanted))
+
+
+async def inclusion_paths(
+    session: AsyncSession, indexes: Collection[int], tree_size: int
+) -> dict[int, list[bytes]]:
+    """Audit paths for many leaves of one tree with one node query (per 500 nodes),
+    for pages such as a citizen's access log that show a proof on every line."""
+    recorder = _Recorder()
+    for index in indexes:
+        inclusion_proof(index, tree_size, recorder)
+    reader = await _fetch(session, recorder.wanted) if recorder.wanted else _Fetched({})
+    return {index: inclusion_proof(index, tree_size, reader) for index in indexes}
 
 
 async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from pds.audit.entry import Action, Actor, Entry, Outcome
 from pds.audit.models import AuditCheckpoint, AuditEntry
-from pds.audit.proofs import InclusionProof, NoCheckpoint, latest_checkpoint, prove_inclusion
+from pds.audit.proofs import InclusionProof, NoCheckpoint, inclusion_paths, latest_checkpoint
 from pds.audit.service import append
 from pds.errors import InvalidInput
 
@@ -271,7 +271,14 @@ async def access_log(
     proofs: dict[uuid.UUID, InclusionProof] = {}
     if checkpoint is not None:
         size = checkpoint.tree_size
-        for row in page.entries:
-            if row.leaf_index is not None and row.leaf_index < size:
-                proofs[row.id] = await prove_inclusion(session, row.leaf_index, size)
+        proven = [
+            (row.id, row.leaf_index, row.leaf)
+            for row in page.entries
+            if row.leaf_index is not None and row.leaf is not None and row.leaf_index < size
+        ]
+        paths = await inclusion_paths(session, [index for _, index, _ in proven], size)
+        proofs = {
+            entry_id: InclusionProof(index, size, leaf, paths[index])
+            for entry_id, index, leaf in proven
+        }
     return AccessLog(page=page, checkpoint=checkpoint, proofs=proofs)

@@ -15,13 +15,14 @@ import logging
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy import func, insert, select, text
 
 from pds.accounts.models import Account
 from pds.audit.leaf import LeafFields, encode_leaf, new_salt, subject_commitment
 from pds.audit.merkle import CompactRange, leaf_hash, peak_positions
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode, AuditSubject
 from pds.audit.note import Checkpoint, sign_note
+from pds.audit.proofs import read_nodes
 from pds.keys.signing import AUDIT_CHECKPOINTS, active_signing_key
 
 if TYPE_CHECKING:
@@ -89,12 +90,7 @@ async def _compact_range(session: AsyncSession, size: int) -> CompactRange:
     positions = peak_positions(size)
     if not positions:
         return CompactRange()
-    rows = await session.execute(
-        select(AuditNode.level, AuditNode.index, AuditNode.hash).where(
-            tuple_(AuditNode.level, AuditNode.index).in_(positions)
-        )
-    )
-    stored = {(level, index): node for level, index, node in rows}
+    stored = await read_nodes(session, positions)
     return CompactRange.from_peaks(size, [stored[position] for position in positions])
 
 
