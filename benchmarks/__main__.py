@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import http_vault, vault_crypto
+from benchmarks import audit, http_vault, vault_crypto
 
 
 def main(argv: list[str]) -> None:
     vault_crypto.main(argv)
     print()
     http_vault.main(argv)
+    print()
+    audit.main(argv)
 
 
 if __name__ == "__main__":
