@@ -240,10 +240,39 @@ def keys_status() -> None:
         click.echo(f"  v{version}{marker}: {by_version.get(version, 0)} data key(s)")
 
 
+@keys.command("rotate-signing")
+@friendly_errors
+def keys_rotate_signing() -> None:
+    """Retire the audit checkpoint signing key (it stays published) and make a new one."""
+    from pds.audit.entry import Action, Actor, Entry  # noqa: PLC0415
+    from pds.audit.service import append  # noqa: PLC0415
+    from pds.keys.signing import AUDIT_CHECKPOINTS, rotate_signing_key  # noqa: PLC0415
+
+    settings = settings_from_env()
+    provider = _keys(settings)
+
+    async def rotate(db: Database) -> str:
+        async with db.sessions() as session:
+            kid = await rotate_signing_key(session, provider, AUDIT_CHECKPOINTS)
+            append(
+                session,
+                Entry(
+                    actor=Actor.ADMIN,
+                    action=Action.KEY_ROTATED,
+                    detail={"signing_key": kid, "purpose": AUDIT_CHECKPOINTS},
+                ),
+            )
+            await session.commit()
+        return kid
+
+    kid = _run_with_db(settings, rotate)
+    click.echo(f"new {AUDIT_CHECKPOINTS} signing key {kid}; retired keys stay published")
+
+
 @keys.command("rotate-kek")
 @friendly_errors
 def keys_rotate_kek() -> None:
-    """Rewrap every data key under a new KEK (resumes an interrupted rotation first)."""
+    """Rewrap every data and signing key under a new KEK (resumes an interrupted one first)."""
     from pds.vault.rotation import pending_count, plan_rotation, rewrap_batch  # noqa: PLC0415
 
     settings = settings_from_env()
@@ -252,14 +281,12 @@ def keys_rotate_kek() -> None:
     async def rotate(db: Database) -> None:
         plan = await plan_rotation(db, provider)
         verb = "resuming rotation to" if plan.resumed else "rotating to new"
-        click.echo(
-            f"{verb} KEK version {plan.target_version}: {plan.pending} data key(s) to rewrap"
-        )
+        click.echo(f"{verb} KEK version {plan.target_version}: {plan.pending} key(s) to rewrap")
         with click.progressbar(length=plan.pending, label="rewrapping") as bar:
             while count := await rewrap_batch(db, provider, plan.target_version):
                 bar.update(count)
         left = await pending_count(db, plan.target_version)
-        click.echo(f"done: {left} data key(s) left on older versions")
+        click.echo(f"done: {left} key(s) left on older versions")
 
     _run_with_db(settings, rotate)
 

@@ -160,3 +160,17 @@ def test_openapi_writes_valid_json(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     document = json.loads(output.read_text(encoding="utf-8"))
     assert document["openapi"].startswith("3.1")
     assert "/readyz" in document["paths"]
+
+
+def test_rotate_signing_retires_the_key_and_checkpoints_still_verify(tmp_path: Path) -> None:
+    env = pds_env(PDS_DATA_DIR=str(tmp_path / "data"))
+    succeeds(env, "db", "upgrade")
+    succeeds(env, "demo")  # appends entries
+    succeeds(env, "audit", "sequence")
+
+    [line] = succeeds(env, "keys", "rotate-signing")
+    succeeds(env, "audit", "sequence")  # signs with the new key
+    verified = succeeds(env, "audit", "verify")
+
+    assert line.startswith("new audit-checkpoint signing key ")
+    assert verified[-1].startswith("ok: ")

@@ -15,7 +15,9 @@ from sqlalchemy import func, select, update
 from pds.audit.entry import Action, Actor, Entry
 from pds.audit.service import append
 from pds.db import utcnow
+from pds.keys.models import SigningKey
 from pds.keys.provider import WrappedKey
+from pds.keys.signing import wrap_owner
 from pds.vault.models import CitizenKey
 
 if TYPE_CHECKING:
@@ -37,13 +39,19 @@ class RotationPlan:
 
 
 async def pending_count(db: Database, target_version: int) -> int:
+    """Keys still wrapped under another KEK version: citizens' data keys and signing keys."""
     async with db.read_sessions() as session:
-        count = await session.scalar(
+        data_keys = await session.scalar(
             select(func.count())
             .select_from(CitizenKey)
             .where(CitizenKey.kek_version != target_version)
         )
-    return int(count or 0)
+        signing_keys = await session.scalar(
+            select(func.count())
+            .select_from(SigningKey)
+            .where(SigningKey.kek_version != target_version)
+        )
+    return int(data_keys or 0) + int(signing_keys or 0)
 
 
 async def plan_rotation(db: Database, keys: KeyProvider) -> RotationPlan:
@@ -87,9 +95,25 @@ async def rewrap_batch(db: Database, keys: KeyProvider, target_version: int) -> 
                     rewrapped_at=now,
                 )
             )
-        if rows:
-            _audit(session, target_version, stage="rewrapped", count=len(rows))
+        done = len(rows) or await _rewrap_signing_keys(session, keys, target_version)
+        if done:
+            _audit(session, target_version, stage="rewrapped", count=done)
         await session.commit()
+    return done
+
+
+async def _rewrap_signing_keys(
+    session: AsyncSession, keys: KeyProvider, target_version: int
+) -> int:
+    """After the data keys, the (few) signing keys, so no old KEK version stays needed."""
+    rows = list(
+        await session.scalars(select(SigningKey).where(SigningKey.kek_version != target_version))
+    )
+    for row in rows:
+        owner = wrap_owner(row.kid)
+        private = keys.unwrap(WrappedKey(row.kek_version, row.private_wrapped), owner)
+        rewrapped = keys.wrap(private, owner)
+        row.kek_version, row.private_wrapped = rewrapped.kek_version, rewrapped.ciphertext
     return len(rows)
 
 

@@ -6,11 +6,13 @@ The vault is filled and read back over HTTP, so "still opens" means what a citiz
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from click.testing import CliRunner
 from conftest import sign_up_and_in
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from e2e.helpers import (
     EVIDENCE,
     audit_entries,
@@ -23,9 +25,14 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from pds.app import KEK_FILE, create_app
-from pds.audit.entry import Action, Actor
+from pds.audit.entry import Action, Actor, Entry
 from pds.audit.models import AuditEntry
+from pds.audit.note import open_checkpoint
+from pds.audit.proofs import latest_checkpoint
+from pds.audit.sequencer import sequence_all
+from pds.audit.service import append
 from pds.cli import main
+from pds.keys.models import SigningKey
 from pds.keys.provider import LocalKeyFileProvider
 from pds.vault import rotation
 from pds.vault.datakeys import data_key_versions
@@ -225,8 +232,8 @@ async def test_pds_keys_rotate_kek_while_the_server_runs(
 
         output = await asyncio.to_thread(run_cli, env, "keys", "rotate-kek")
 
-        assert output[0] == "rotating to new KEK version 2: 3 data key(s) to rewrap"
-        assert output[-1] == "done: 0 data key(s) left on older versions"
+        assert output[0] == "rotating to new KEK version 2: 3 key(s) to rewrap"
+        assert output[-1] == "done: 0 key(s) left on older versions"
         assert await versions(db) == {2: 3}
         # The running server learns the new KEK from the file, for old and new citizens.
         await assert_every_vault_opens(client, vaults)
@@ -242,3 +249,26 @@ async def test_pds_keys_rotate_kek_while_the_server_runs(
     on_disk = LocalKeyFileProvider.open(server_settings.data_dir / KEK_FILE, create=False)
     assert on_disk.versions() == [1, 2]
     assert await rotation_log(db) == [("new_version", 2, 3), ("rewrapped", 2, 3)]
+
+
+async def test_rotation_rewraps_the_checkpoint_signing_key_which_keeps_signing(
+    db: Database, keys: InMemoryKeyProvider
+) -> None:
+    origin = "pds.test/audit"
+    for _ in range(2):
+        async with db.sessions() as session:
+            append(session, Entry(actor=Actor.SYSTEM, action=Action.EXPORT))
+            await session.commit()
+        await sequence_all(db, keys, origin)  # the first round makes the key under KEK v1
+        if keys.current_version == 1:
+            plan = await rotate_kek(db, keys)
+
+    async with db.read_sessions() as session:
+        key = (await session.scalars(select(SigningKey))).one()
+        latest = await latest_checkpoint(session)
+    assert key.kek_version == plan.target_version == 2
+    public = Ed25519PublicKey.from_public_bytes(
+        base64.urlsafe_b64decode(key.public_jwk["x"] + "==")
+    )
+    # Signed after the rotation, by the rewrapped key (the rotation's own entries included).
+    assert open_checkpoint(latest.note, origin, [(origin, public)]).size == latest.tree_size > 2
