@@ -45,6 +45,7 @@ def _json(value: Any) -> str:
 async def export_archive(session: AsyncSession, keys: KeyProvider, account: Account) -> IO[bytes]:
     """Write the citizen's archive to a spooled file (rewound), audited and committed."""
     dek = await load_data_key(session, keys, account.id)
+    # Not a with-block: the caller streams the spool out and closes it.
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     manifest: dict[str, Any] = {
         "format": EXPORT_FORMAT,
