@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.keys.provider import KeyProvider
+    from pds.vault.envelope import DataKey
 
 EXPORT_FORMAT = "pds-export/1"
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -56,7 +57,6 @@ async def export_archive(session: AsyncSession, keys: KeyProvider, account: Acco
             "role": account.role,
             "created_at": account.created_at.isoformat(),
         },
-        "evidence": [],
     }
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         items = await session.scalars(
@@ -64,65 +64,79 @@ async def export_archive(session: AsyncSession, keys: KeyProvider, account: Acco
             .where(EvidenceItem.citizen_id == account.id)
             .order_by(EvidenceItem.id)
         )
-        for item in items:
-            entry: dict[str, Any] = {
-                "id": str(item.id),
-                "type": item.evidence_type,
-                "category": item.category,
-                "current_version": item.current_version,
-                "created_at": item.created_at.isoformat(),
-                "updated_at": item.updated_at.isoformat(),
-                "versions": [],
-                "documents": [],
-            }
-            versions = await session.scalars(
-                select(EvidenceVersion)
-                .where(EvidenceVersion.item_id == item.id)
-                .order_by(EvidenceVersion.version)
-            )
-            for row in versions:
-                view = open_version(dek, account.id, row)
-                path = f"evidence/{item.id}/v{view.version}.json"
-                archive.writestr(
-                    path,
-                    _json(
-                        {
-                            "version": view.version,
-                            "created_at": view.created_at,
-                            "claims": view.claims,
-                            "provenance": view.provenance,
-                        }
-                    ),
-                )
-                entry["versions"].append({"version": view.version, "file": path})
-            documents = await session.scalars(
-                select(Document).where(Document.item_id == item.id).order_by(Document.id)
-            )
-            for doc in documents:
-                meta = open_document_meta(dek, account.id, doc)
-                path = f"documents/{doc.id}/{meta.filename}"
-                archive.writestr(path, await read_all(session, dek, account.id, doc))
-                entry["documents"].append(
-                    {
-                        "id": str(doc.id),
-                        "filename": meta.filename,
-                        "media_type": meta.media_type,
-                        "size": meta.size,
-                        "sha256": meta.sha256,
-                        "added_in_version": meta.added_in_version,
-                        "file": path,
-                    }
-                )
-            manifest["evidence"].append(entry)
+        manifest["evidence"] = [
+            await _export_item(session, archive, dek, item) for item in items.all()
+        ]
         manifest["access_log"] = await _write_access_log(session, archive, account.id)
         archive.writestr("manifest.json", _json(manifest))
-    append(
-        session,
-        by_citizen(Action.EXPORT, account.id),
-    )
+    append(session, by_citizen(Action.EXPORT, account.id))
     await session.commit()
     spool.seek(0)
     return spool
+
+
+async def _export_item(
+    session: AsyncSession, archive: zipfile.ZipFile, dek: DataKey, item: EvidenceItem
+) -> dict[str, Any]:
+    """One item's manifest entry, writing its versions and documents into the archive."""
+    return {
+        "id": str(item.id),
+        "type": item.evidence_type,
+        "category": item.category,
+        "current_version": item.current_version,
+        "created_at": item.created_at.isoformat(),
+        "updated_at": item.updated_at.isoformat(),
+        "versions": await _export_versions(session, archive, dek, item),
+        "documents": await _export_documents(session, archive, dek, item),
+    }
+
+
+async def _export_versions(
+    session: AsyncSession, archive: zipfile.ZipFile, dek: DataKey, item: EvidenceItem
+) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(EvidenceVersion)
+        .where(EvidenceVersion.item_id == item.id)
+        .order_by(EvidenceVersion.version)
+    )
+    listed = []
+    for row in rows:
+        view = open_version(dek, item.citizen_id, row)
+        path = f"evidence/{item.id}/v{view.version}.json"
+        body = {
+            "version": view.version,
+            "created_at": view.created_at,
+            "claims": view.claims,
+            "provenance": view.provenance,
+        }
+        archive.writestr(path, _json(body))
+        listed.append({"version": view.version, "file": path})
+    return listed
+
+
+async def _export_documents(
+    session: AsyncSession, archive: zipfile.ZipFile, dek: DataKey, item: EvidenceItem
+) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Document).where(Document.item_id == item.id).order_by(Document.id)
+    )
+    listed = []
+    for doc in rows.all():
+        meta = open_document_meta(dek, item.citizen_id, doc)
+        path = f"documents/{doc.id}/{meta.filename}"
+        archive.writestr(path, await read_all(session, dek, item.citizen_id, doc))
+        listed.append(
+            {
+                "id": str(doc.id),
+                "filename": meta.filename,
+                "media_type": meta.media_type,
+                "size": meta.size,
+                "sha256": meta.sha256,
+                "added_in_version": meta.added_in_version,
+                "file": path,
+            }
+        )
+    return listed
 
 
 async def _write_access_log(
