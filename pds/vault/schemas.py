@@ -54,13 +54,9 @@ class EvidenceSummaryOut(msgspec.Struct):
     updated_at: dt.datetime
 
 
-class EvidenceOut(msgspec.Struct):
-    id: uuid.UUID
-    type: str
-    category: str
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+class EvidenceOut(EvidenceSummaryOut):
+    """The summary plus the current version's content and the documents."""
+
     claims: dict[str, Any]
     provenance: dict[str, Any]
     documents: list[DocumentOut]
@@ -125,14 +121,8 @@ def summary_out(view: EvidenceSummary) -> EvidenceSummaryOut:
 
 
 def evidence_out(view: EvidenceView) -> EvidenceOut:
-    s = view.summary
     return EvidenceOut(
-        id=s.id,
-        type=s.evidence_type,
-        category=s.category,
-        version=s.version,
-        created_at=s.created_at,
-        updated_at=s.updated_at,
+        **msgspec.structs.asdict(summary_out(view.summary)),
         claims=view.current.claims,
         provenance=view.current.provenance,
         documents=[document_out(d) for d in view.documents],
