@@ -1,0 +1,499 @@
+"""DPoP proofs (RFC 9449): verification, the RFC 7638 key thumbprint, stateless server nonces.
+
+Pure: no clock, no database, no framework. The caller passes ``now`` (Unix seconds), the
+request's method and URL, and a ``seen(jti, jkt, expires_at) -> bool`` callback backed by a
+store every worker shares: it records the pair and answers whether it was already there.
+
+What the caller still owns:
+
+- exactly one ``DPoP`` header (RFC 9449 §4.3 check 1); pass that header's value here;
+- the request URL built from the configured public base URL plus the raw request path,
+  never from ``Host`` or ``X-Forwarded-*`` (STANDARDS A3); query and fragment are ignored;
+- comparing ``DPoPProof.jkt`` with the access token's ``cnf.jkt`` (or pass it as
+  ``expected_jkt``), after verifying the token itself (RFC 9068).
+
+Decisions (see the tests for each):
+
+- Algorithms: ES256, Ed25519, EdDSA (Ed25519 keys only), PS256, RS256. Never ``none``
+  or a MAC; passing one in ``algorithms`` is a programming error (``ValueError``).
+- ``EdDSA`` is what PyJWT signs; joserfc warns on it (RFC 9864 deprecates the name). Here it
+  is verified by a local algorithm model restricted to Ed25519 keys, which is exactly the
+  fully specified ``Ed25519``, so no ``SecurityWarning`` is raised (STANDARDS pitfall 5).
+- Header size: joserfc refuses protected headers over 512 base64 bytes, which an RSA key in
+  ``jwk`` exceeds (pitfall 6). The limit here is 2048, room for a 4096-bit RSA key; larger
+  headers are refused as ``header_too_large``. RSA keys must be 2048 to 4096 bits.
+- Only the RFC 7638 required members of ``jwk`` are imported and hashed (pitfall 8); any
+  private member refuses the proof (pitfall 9).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import string
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from joserfc import jws
+from joserfc.errors import ExceededSizeError, InvalidKeyCurveError, JoseError
+from joserfc.jwa import JWSAlgModel
+from joserfc.jwk import Key, OKPKey, import_key
+
+from connectors.errors import InvalidDPoPProof, UseDPoPNonce
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+DPOP_TYP: Final = "dpop+jwt"
+DPOP_ALGORITHMS: Final = ("ES256", "Ed25519", "EdDSA", "PS256", "RS256")
+IAT_WINDOW: Final = 60
+"""Seconds a proof's ``iat`` may lie either side of ``now``."""
+MAX_JTI_LENGTH: Final = 256
+MAX_HEADER_LENGTH: Final = 2048
+MAX_PROOF_LENGTH: Final = 8192
+NONCE_PERIOD: Final = 120
+"""A nonce is fresh in the period it was issued in and the next: 2 to 4 minutes."""
+
+SeenJti = Callable[[str, str, int], bool]
+SeenJtiAsync = Callable[[str, str, int], Awaitable[bool]]
+
+_ASYMMETRIC: Final = frozenset({
+    "ES256", "ES384", "ES512", "Ed25519", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384",
+    "RS512",
+})  # fmt: skip
+_PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+_REQUIRED_MEMBERS: Final[Mapping[str, tuple[str, ...]]] = {
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+    "RSA": ("e", "kty", "n"),
+}
+_RSA_BITS: Final = (2048, 4096)
+_NONCE_LABEL: Final = b"pds/dpop-nonce/v1:"
+_MIN_SECRET_BYTES: Final = 32
+
+# What joserfc and json raise on hostile input: KeyError for an unknown curve, RecursionError
+# for deeply nested JSON, ValueError/TypeError for malformed values. All mean "refused".
+_LIBRARY_ERRORS: Final = (JoseError, ValueError, TypeError, KeyError, RecursionError)
+
+
+@dataclass(frozen=True, slots=True)
+class DPoPProof:
+    """A proof that passed every check. ``jkt`` is what tokens are bound to (``cnf.jkt``)."""
+
+    jkt: str
+    jti: str
+    alg: str
+    iat: int
+    expires_at: int
+    """Until when its ``jti`` must be remembered: after this ``iat`` is out of the window."""
+    public_jwk: Mapping[str, str]
+    """The key's RFC 7638 required members only."""
+
+
+# --- thumbprints, ath and htu ------------------------------------------------------------
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def thumbprint(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 SHA-256 thumbprint, over the required members only (``kid``, ``alg``… ignored).
+
+    Raises ``ValueError`` for a key type other than EC, OKP or RSA, or a missing member.
+    """
+    names = _required_members(jwk)
+    if names is None:
+        raise ValueError("thumbprints are computed for EC, OKP and RSA keys only")
+    members = {name: jwk.get(name) for name in names}
+    if not all(isinstance(value, str) and value for value in members.values()):
+        raise ValueError("the key lacks a required member")
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+def _required_members(jwk: Mapping[str, Any]) -> tuple[str, ...] | None:
+    kty = jwk.get("kty")
+    return _REQUIRED_MEMBERS.get(kty) if isinstance(kty, str) else None
+
+
+def access_token_hash(access_token: str) -> str:
+    """The ``ath`` claim: base64url(SHA-256(ASCII access token)), RFC 9449 §4.2."""
+    return _b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_UNRESERVED: Final = frozenset(string.ascii_letters + string.digits + "-._~")
+_HEX: Final = frozenset(string.hexdigits)
+
+
+def normalize_htu(url: str) -> str:
+    """The form ``htu`` is compared in (RFC 3986 §6.2.2 and §6.2.3; query, fragment dropped).
+
+    Lower-case scheme and host, default port removed, percent-encodings of unreserved
+    characters decoded and the rest upper-cased, dot segments removed, empty path → ``/``.
+    Raises ``ValueError`` for anything but an absolute http(s) URL without userinfo.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host or "@" in parts.netloc:
+        raise ValueError("htu must be an absolute http(s) URL without userinfo")
+    netloc = f"[{host}]" if ":" in host else host
+    port = parts.port
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    path = _remove_dot_segments(_normalize_percent_encoding(parts.path)) or "/"
+    return f"{scheme}://{netloc}{path}"
+
+
+def _normalize_percent_encoding(path: str) -> str:
+    pieces = path.split("%")
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        code = piece[:2]
+        if len(code) != 2 or not set(code) <= _HEX:
+            raise ValueError("bad percent-encoding")
+        char = chr(int(code, 16))
+        out.append((char if char in _UNRESERVED else f"%{code.upper()}") + piece[2:])
+    return "".join(out)
+
+
+def _remove_dot_segments(path: str) -> str:
+    segments = path.split("/")
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if len(kept) > 1:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if segments[-1] in {".", ".."}:
+        kept.append("")
+    return "/".join(kept)
+
+
+# --- server nonces -----------------------------------------------------------------------
+
+
+def _nonce_for(secret: bytes, period_index: int) -> bytes:
+    if len(secret) < _MIN_SECRET_BYTES:
+        raise ValueError(f"the nonce secret must be at least {_MIN_SECRET_BYTES} bytes")
+    mac = hmac.new(secret, _NONCE_LABEL + str(period_index).encode(), hashlib.sha256)
+    return _b64url(mac.digest()[:18]).encode("ascii")
+
+
+def issue_nonce(secret: bytes, now: int, *, period: int = NONCE_PERIOD) -> str:
+    """A ``DPoP-Nonce`` value any process holding ``secret`` can check, with no state."""
+    return _nonce_for(secret, now // period).decode("ascii")
+
+
+def nonce_is_fresh(secret: bytes, nonce: str, now: int, *, period: int = NONCE_PERIOD) -> bool:
+    """Whether ``nonce`` was issued with ``secret`` in this period or the one before."""
+    current = now // period
+    given = nonce.encode("utf-8", "replace")
+    fresh = [hmac.compare_digest(given, _nonce_for(secret, i)) for i in (current, current - 1)]
+    return any(fresh)
+
+
+# --- the algorithm registry --------------------------------------------------------------
+
+
+class _EdDSAOverEd25519(JWSAlgModel):
+    """``alg: EdDSA`` accepted with an Ed25519 key only, i.e. the fully specified Ed25519."""
+
+    name = "EdDSA"
+    description = "EdDSA restricted to Ed25519 keys (RFC 9864 fully specified Ed25519)"
+    key_type = "OKP"
+
+    def check_key(self, key: Any) -> None:
+        super().check_key(key)
+        if not isinstance(key, OKPKey) or key.curve_name != "Ed25519":
+            raise InvalidKeyCurveError("EdDSA is accepted with Ed25519 keys only")
+
+    def sign(self, msg: bytes, key: Any) -> bytes:  # pragma: no cover - never signs
+        raise NotImplementedError("this model only verifies; sign with 'Ed25519'")
+
+    def verify(self, msg: bytes, sig: bytes, key: Any) -> bool:
+        public_key: Ed25519PublicKey = key.get_op_key("verify")  # check_key made sure
+        try:
+            public_key.verify(sig, msg)
+        except InvalidSignature:
+            return False
+        return True
+
+
+_EDDSA_ED25519: Final = _EdDSAOverEd25519()
+
+
+class _ProofRegistry(jws.JWSRegistry):
+    max_header_length = MAX_HEADER_LENGTH
+    max_payload_length = 4096
+    max_signature_length = 1024
+
+    def get_alg(self, name: str) -> JWSAlgModel:
+        if name == "EdDSA" and self.allowed and name in self.allowed:
+            return _EDDSA_ED25519
+        return super().get_alg(name)  # the allow-list is enforced there
+
+
+def _registry(algorithms: Collection[str]) -> _ProofRegistry:
+    if not algorithms or not set(algorithms) <= _ASYMMETRIC:
+        raise ValueError("DPoP algorithms must be a non-empty set of asymmetric JWS algorithms")
+    return _ProofRegistry(algorithms=list(algorithms))
+
+
+# --- verification ------------------------------------------------------------------------
+
+
+def verify_proof(
+    unverified_proof: str,
+    *,
+    method: str,
+    url: str,
+    now: int,
+    seen: SeenJti,
+    access_token: str | None = None,
+    expected_jkt: str | None = None,
+    nonce_secret: bytes | None = None,
+    algorithms: Collection[str] = DPOP_ALGORITHMS,
+    window: int = IAT_WINDOW,
+) -> DPoPProof:
+    """Verify a DPoP proof for the request ``method url`` at ``now`` (RFC 9449 §4.3).
+
+    ``access_token``: the token presented with it, so ``ath`` is required and checked.
+    ``expected_jkt``: the thumbprint the token (``cnf.jkt``) or code (``dpop_jkt``) is bound to.
+    ``nonce_secret``: when given, a fresh server nonce is required; without one the
+    proof is refused with ``UseDPoPNonce`` carrying a new nonce to send.
+    ``seen`` is called last, only for a proof that passed every other check.
+
+    Raises ``InvalidDPoPProof`` or ``UseDPoPNonce``, both generic to the caller.
+    """
+    proof = _check(
+        unverified_proof,
+        method=method,
+        url=url,
+        now=now,
+        access_token=access_token,
+        expected_jkt=expected_jkt,
+        nonce_secret=nonce_secret,
+        algorithms=algorithms,
+        window=window,
+    )
+    if seen(proof.jti, proof.jkt, proof.expires_at):
+        raise InvalidDPoPProof("replayed_jti")
+    return proof
+
+
+async def verify_proof_async(
+    unverified_proof: str,
+    *,
+    method: str,
+    url: str,
+    now: int,
+    seen: SeenJtiAsync,
+    access_token: str | None = None,
+    expected_jkt: str | None = None,
+    nonce_secret: bytes | None = None,
+    algorithms: Collection[str] = DPOP_ALGORITHMS,
+    window: int = IAT_WINDOW,
+) -> DPoPProof:
+    """``verify_proof`` with an awaitable replay check (an async database session)."""
+    proof = _check(
+        unverified_proof,
+        method=method,
+        url=url,
+        now=now,
+        access_token=access_token,
+        expected_jkt=expected_jkt,
+        nonce_secret=nonce_secret,
+        algorithms=algorithms,
+        window=window,
+    )
+    if await seen(proof.jti, proof.jkt, proof.expires_at):
+        raise InvalidDPoPProof("replayed_jti")
+    return proof
+
+
+def _check(
+    unverified_proof: str,
+    *,
+    method: str,
+    url: str,
+    now: int,
+    access_token: str | None,
+    expected_jkt: str | None,
+    nonce_secret: bytes | None,
+    algorithms: Collection[str],
+    window: int,
+) -> DPoPProof:
+    registry = _registry(algorithms)
+    unverified = _extract(unverified_proof, registry)
+    header = unverified.headers()
+    _check_header(header, algorithms)
+    key, public_jwk = _import_proof_key(header.get("jwk"))
+    try:
+        valid = jws.validate_compact(unverified, key, registry=registry)
+    except _LIBRARY_ERRORS as exc:
+        raise InvalidDPoPProof("alg_key_mismatch") from exc
+    if not valid:
+        raise InvalidDPoPProof("bad_signature")
+    claims = _claims(unverified.payload)
+    jkt = thumbprint(public_jwk)
+    iat = _check_claims(claims, method, url, now, window)
+    _check_binding(claims, jkt, access_token, expected_jkt)
+    if nonce_secret is not None:
+        _check_nonce(claims.get("nonce"), nonce_secret, now)
+    return DPoPProof(
+        jkt=jkt,
+        jti=claims["jti"],
+        alg=header["alg"],
+        iat=math.floor(iat),
+        expires_at=math.ceil(iat) + window,
+        public_jwk=public_jwk,
+    )
+
+
+def _extract(unverified_proof: str, registry: jws.JWSRegistry) -> jws.CompactSignature:
+    if not isinstance(unverified_proof, str) or not unverified_proof.isascii():
+        raise InvalidDPoPProof("malformed")
+    if len(unverified_proof) > MAX_PROOF_LENGTH:
+        raise InvalidDPoPProof("too_large")
+    try:
+        return jws.extract_compact(unverified_proof.encode("ascii"), registry=registry)
+    except ExceededSizeError as exc:
+        raise InvalidDPoPProof("header_too_large") from exc
+    except _LIBRARY_ERRORS as exc:
+        raise InvalidDPoPProof("malformed") from exc
+
+
+def _check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:
+    if header.get("typ") != DPOP_TYP:
+        raise InvalidDPoPProof("wrong_typ")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in algorithms:
+        raise InvalidDPoPProof("alg_not_allowed")
+    if "crit" in header:
+        raise InvalidDPoPProof("crit_not_understood")
+
+
+def _import_proof_key(jwk: Any) -> tuple[Key, dict[str, str]]:
+    if not isinstance(jwk, dict):
+        raise InvalidDPoPProof("missing_jwk")
+    if _PRIVATE_MEMBERS & jwk.keys():
+        raise InvalidDPoPProof("private_key_in_header")
+    names = _required_members(jwk)
+    if names is None:
+        raise InvalidDPoPProof("unsupported_key_type")
+    members = {name: jwk.get(name) for name in names}
+    public_jwk = {name: value for name, value in members.items() if isinstance(value, str)}
+    if len(public_jwk) != len(names) or not all(public_jwk.values()):
+        raise InvalidDPoPProof("bad_jwk")
+    # Sized before import: joserfc warns (SecurityWarning) on small RSA keys, which would
+    # let any client write to our logs, and a huge modulus makes verification slow.
+    if "n" in public_jwk and not _RSA_BITS[0] <= rsa_modulus_bits(public_jwk["n"]) <= _RSA_BITS[1]:
+        raise InvalidDPoPProof("rsa_key_size")
+    key_data: dict[str, str | list[str]] = dict(public_jwk)
+    try:
+        key = import_key(key_data)
+    except _LIBRARY_ERRORS as exc:
+        raise InvalidDPoPProof("bad_jwk") from exc
+    return key, public_jwk
+
+
+def rsa_modulus_bits(n: str) -> int:
+    """The size in bits of an RSA JWK's base64url modulus ``n`` (0 if it does not decode)."""
+    try:
+        raw = base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))
+    except ValueError:
+        return 0
+    return int.from_bytes(raw, "big").bit_length()
+
+
+def _claims(payload: bytes) -> dict[str, Any]:
+    try:
+        claims = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidDPoPProof("malformed") from exc
+    if not isinstance(claims, dict):
+        raise InvalidDPoPProof("malformed")
+    return claims
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _check_claims(claims: Mapping[str, Any], method: str, url: str, now: int, window: int) -> float:
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+        raise InvalidDPoPProof("bad_jti")
+    if claims.get("htm") != method:
+        raise InvalidDPoPProof("htm_mismatch")
+    htu = claims.get("htu")
+    try:
+        same_url = isinstance(htu, str) and normalize_htu(htu) == normalize_htu(url)
+    except ValueError:
+        same_url = False
+    if not same_url:
+        raise InvalidDPoPProof("htu_mismatch")
+    iat = _number(claims.get("iat"))
+    if iat is None:
+        raise InvalidDPoPProof("bad_iat")
+    if iat < now - window:
+        raise InvalidDPoPProof("iat_too_old")
+    if iat > now + window:
+        raise InvalidDPoPProof("iat_in_future")
+    return iat
+
+
+def _check_binding(
+    claims: Mapping[str, Any], jkt: str, access_token: str | None, expected_jkt: str | None
+) -> None:
+    if access_token is not None:
+        ath = claims.get("ath")
+        if not isinstance(ath, str):
+            raise InvalidDPoPProof("missing_ath")
+        if not access_token.isascii() or not hmac.compare_digest(
+            ath.encode("utf-8", "replace"), access_token_hash(access_token).encode("ascii")
+        ):
+            raise InvalidDPoPProof("ath_mismatch")
+    if expected_jkt is not None and not hmac.compare_digest(
+        jkt.encode("ascii"), expected_jkt.encode("utf-8", "replace")
+    ):
+        raise InvalidDPoPProof("jkt_mismatch")
+
+
+def _check_nonce(nonce: Any, secret: bytes, now: int) -> None:
+    if nonce is None:
+        raise UseDPoPNonce("missing_nonce", issue_nonce(secret, now))
+    if not isinstance(nonce, str) or not nonce_is_fresh(secret, nonce, now):
+        raise UseDPoPNonce("stale_nonce", issue_nonce(secret, now))
+
+
+__all__ = [
+    "DPOP_ALGORITHMS",
+    "DPOP_TYP",
+    "IAT_WINDOW",
+    "MAX_HEADER_LENGTH",
+    "NONCE_PERIOD",
+    "DPoPProof",
+    "SeenJti",
+    "SeenJtiAsync",
+    "access_token_hash",
+    "issue_nonce",
+    "nonce_is_fresh",
+    "normalize_htu",
+    "rsa_modulus_bits",
+    "thumbprint",
+    "verify_proof",
+    "verify_proof_async",
+]
