@@ -37,10 +37,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from joserfc import jws
-from joserfc.errors import ExceededSizeError, JoseError
 from joserfc.jwk import Key, import_key
 
-from connectors.dpop import rsa_modulus_bits
+from connectors.compact import LIBRARY_ERRORS, extract_compact, rsa_modulus_bits
 from connectors.errors import InvalidClient
 
 CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -66,11 +65,9 @@ _PUBLIC_MEMBERS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 _RSA_BITS: Final = (2048, 8192)
 
+
 # What joserfc and json raise on hostile input: KeyError for an unknown curve, RecursionError
 # for deeply nested JSON, ValueError/TypeError for malformed values. All mean "refused".
-_LIBRARY_ERRORS: Final = (JoseError, ValueError, TypeError, KeyError, RecursionError)
-
-
 @dataclass(frozen=True, slots=True)
 class AuthenticatedClient:
     """A client whose assertion passed every check."""
@@ -98,7 +95,7 @@ def unverified_client_id(unverified_assertion: str) -> str | None:
             unverified_assertion.encode("ascii"), registry=_AssertionRegistry()
         )
         unverified_claims = json.loads(unverified.payload)
-    except (*_LIBRARY_ERRORS, AttributeError):
+    except (*LIBRARY_ERRORS, AttributeError):
         return None
     sub = unverified_claims.get("sub") if isinstance(unverified_claims, dict) else None
     return sub if isinstance(sub, str) else None
@@ -181,7 +178,9 @@ def _check(
     if not issuer or not client_id:
         raise ValueError("the issuer and the client id must be given")
     registry = _AssertionRegistry(algorithms=list(algorithms))
-    unverified = _extract(unverified_assertion, registry)
+    unverified = extract_compact(
+        unverified_assertion, registry, max_length=MAX_ASSERTION_LENGTH, error=InvalidClient
+    )
     header = unverified.headers()
     explicitly_typed = _check_typ(header.get("typ"), require_explicit_typ=require_explicit_typ)
     alg = header.get("alg")
@@ -195,7 +194,7 @@ def _check(
     key = _client_key(client_jwks, kid, alg)
     try:
         valid = jws.validate_compact(unverified, key, registry=registry)
-    except _LIBRARY_ERRORS as exc:
+    except LIBRARY_ERRORS as exc:
         raise InvalidClient("alg_key_mismatch") from exc
     if not valid:
         raise InvalidClient("bad_signature")
@@ -212,19 +211,6 @@ def _check(
         expires_at=math.ceil(exp) + leeway,
         explicitly_typed=explicitly_typed,
     )
-
-
-def _extract(unverified_assertion: str, registry: jws.JWSRegistry) -> jws.CompactSignature:
-    if not isinstance(unverified_assertion, str) or not unverified_assertion.isascii():
-        raise InvalidClient("malformed")
-    if len(unverified_assertion) > MAX_ASSERTION_LENGTH:
-        raise InvalidClient("too_large")
-    try:
-        return jws.extract_compact(unverified_assertion.encode("ascii"), registry=registry)
-    except ExceededSizeError as exc:
-        raise InvalidClient("header_too_large") from exc
-    except _LIBRARY_ERRORS as exc:
-        raise InvalidClient("malformed") from exc
 
 
 def _check_typ(typ: Any, *, require_explicit_typ: bool) -> bool:
@@ -282,7 +268,7 @@ def _import_public(jwk: Mapping[str, Any]) -> Key:
         raise InvalidClient("rsa_key_size")
     try:
         return import_key(key_data)
-    except _LIBRARY_ERRORS as exc:
+    except LIBRARY_ERRORS as exc:
         raise InvalidClient("bad_jwk") from exc
 
 

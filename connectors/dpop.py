@@ -41,10 +41,11 @@ from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from joserfc import jws
-from joserfc.errors import ExceededSizeError, InvalidKeyCurveError, JoseError
+from joserfc.errors import InvalidKeyCurveError
 from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import Key, OKPKey, import_key
 
+from connectors.compact import LIBRARY_ERRORS, extract_compact, rsa_modulus_bits
 from connectors.errors import InvalidDPoPProof, UseDPoPNonce
 
 if TYPE_CHECKING:
@@ -77,11 +78,9 @@ _RSA_BITS: Final = (2048, 4096)
 _NONCE_LABEL: Final = b"pds/dpop-nonce/v1:"
 _MIN_SECRET_BYTES: Final = 32
 
+
 # What joserfc and json raise on hostile input: KeyError for an unknown curve, RecursionError
 # for deeply nested JSON, ValueError/TypeError for malformed values. All mean "refused".
-_LIBRARY_ERRORS: Final = (JoseError, ValueError, TypeError, KeyError, RecursionError)
-
-
 @dataclass(frozen=True, slots=True)
 class DPoPProof:
     """A proof that passed every check. ``jkt`` is what tokens are bound to (``cnf.jkt``)."""
@@ -334,13 +333,15 @@ def _check(
     window: int,
 ) -> DPoPProof:
     registry = _registry(algorithms)
-    unverified = _extract(unverified_proof, registry)
+    unverified = extract_compact(
+        unverified_proof, registry, max_length=MAX_PROOF_LENGTH, error=InvalidDPoPProof
+    )
     header = unverified.headers()
     _check_header(header, algorithms)
     key, public_jwk = _import_proof_key(header.get("jwk"))
     try:
         valid = jws.validate_compact(unverified, key, registry=registry)
-    except _LIBRARY_ERRORS as exc:
+    except LIBRARY_ERRORS as exc:
         raise InvalidDPoPProof("alg_key_mismatch") from exc
     if not valid:
         raise InvalidDPoPProof("bad_signature")
@@ -358,19 +359,6 @@ def _check(
         expires_at=math.ceil(iat) + window,
         public_jwk=public_jwk,
     )
-
-
-def _extract(unverified_proof: str, registry: jws.JWSRegistry) -> jws.CompactSignature:
-    if not isinstance(unverified_proof, str) or not unverified_proof.isascii():
-        raise InvalidDPoPProof("malformed")
-    if len(unverified_proof) > MAX_PROOF_LENGTH:
-        raise InvalidDPoPProof("too_large")
-    try:
-        return jws.extract_compact(unverified_proof.encode("ascii"), registry=registry)
-    except ExceededSizeError as exc:
-        raise InvalidDPoPProof("header_too_large") from exc
-    except _LIBRARY_ERRORS as exc:
-        raise InvalidDPoPProof("malformed") from exc
 
 
 def _check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:
@@ -402,18 +390,9 @@ def _import_proof_key(jwk: Any) -> tuple[Key, dict[str, str]]:
     key_data: dict[str, str | list[str]] = dict(public_jwk)
     try:
         key = import_key(key_data)
-    except _LIBRARY_ERRORS as exc:
+    except LIBRARY_ERRORS as exc:
         raise InvalidDPoPProof("bad_jwk") from exc
     return key, public_jwk
-
-
-def rsa_modulus_bits(n: str) -> int:
-    """The size in bits of an RSA JWK's base64url modulus ``n`` (0 if it does not decode)."""
-    try:
-        raw = base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))
-    except ValueError:
-        return 0
-    return int.from_bytes(raw, "big").bit_length()
 
 
 def _claims(payload: bytes) -> dict[str, Any]:
