@@ -55,10 +55,12 @@ class GrantStatus(StrEnum):
 
 
 class RevokedBy(StrEnum):
-    """Who ended the grant: the citizen withdrew, or the client gave it up (RFC 7009)."""
+    """Who ended the grant: the citizen withdrew, the client gave it up (RFC 7009), or
+    the PDS ended it for safety (an authorization code was used twice, RFC 6749 §4.1.2)."""
 
     CITIZEN = "citizen"
     CLIENT = "client"
+    SECURITY = "security"
 
 
 class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):

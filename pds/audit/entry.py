@@ -26,11 +26,22 @@ class Actor(StrEnum):
 class Action(StrEnum):
     READ = "read"
     DENY = "deny"
+    CONSENT_REQUESTED = "consent.requested"
     CONSENT_GIVEN = "consent.given"
     CONSENT_NARROWED = "consent.narrowed"
     CONSENT_REFUSED = "consent.refused"
     CONSENT_REVOKED = "consent.revoked"
     CONSENT_EXPIRED = "consent.expired"
+    RECEIPT_DOWNLOADED = "consent.receipt_downloaded"
+    AUTHORIZATION_REFUSED = "authorization.refused"
+    TOKEN_ISSUED = "token.issued"  # noqa: S105 - an action name
+    TOKEN_REFUSED = "token.refused"  # noqa: S105 - an action name
+    TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an action name
+    TOKEN_INTROSPECTED = "token.introspected"  # noqa: S105 - an action name
+    CLIENT_REGISTERED = "client.registered"
+    CLIENT_UPDATED = "client.updated"
+    CLIENT_SUSPENDED = "client.suspended"
+    CLIENT_REINSTATED = "client.reinstated"
     CREDENTIAL_ISSUED = "credential.issued"
     CREDENTIAL_REVOKED = "credential.revoked"
     EVIDENCE_CREATED = "evidence.created"
