@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from connectors.models import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    Client,
+    RevokedToken,
+    UsedJti,
+)
+from consent.models import ConsentReceipt, Grant, GrantEvent, PairwiseSubject
 from pds.accounts.models import Account, Session, SignInAttempt
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode, AuditSubject
 from pds.db import Base
@@ -16,13 +24,22 @@ __all__ = [
     "AuditEntry",
     "AuditNode",
     "AuditSubject",
+    "AuthorizationCode",
+    "AuthorizationRequest",
     "CitizenKey",
+    "Client",
+    "ConsentReceipt",
     "Document",
     "DocumentChunk",
     "EvidenceItem",
     "EvidenceVersion",
+    "Grant",
+    "GrantEvent",
+    "PairwiseSubject",
+    "RevokedToken",
     "Session",
     "SignInAttempt",
     "SigningKey",
+    "UsedJti",
     "metadata",
 ]
