@@ -76,9 +76,10 @@ class DataRequestNotAllowed(InvalidInput):
     title = "The client may not ask for this"
     oauth_error: ClassVar[str] = "invalid_authorization_details"
 
-    def __init__(self, detail: str, *, field: str) -> None:
+    def __init__(self, detail: str, *, field: str, reason: str = "not_registered") -> None:
         super().__init__(detail, field=field)
         self.field = field
+        self.reason = reason
 
 
 class Purpose(StrEnum):
@@ -319,6 +320,7 @@ def check_allowed(
         raise DataRequestNotAllowed(
             f"This client is not registered for the purpose {request.purpose.term.value}.",
             field=f"{_FIRST}.purpose.term",
+            reason="purpose_not_registered",
         )
     allowed = frozenset(categories)
     for index, item in enumerate(request.items):
@@ -327,6 +329,7 @@ def check_allowed(
             raise DataRequestNotAllowed(
                 f"This client is not registered for the categories: {', '.join(outside)}.",
                 field=f"{_FIRST}.items[{index}].category",
+                reason="category_not_registered",
             )
 
 
