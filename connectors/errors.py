@@ -76,4 +76,53 @@ class UseDPoPNonce(DPoPError):
         self.nonce = nonce
 
 
-__all__ = ["DPoPError", "InvalidClient", "InvalidDPoPProof", "OAuthError", "UseDPoPNonce"]
+class BadOAuthRequest(errors.InvalidInput):
+    """A request the OAuth RFCs refuse with a 400 and a named code (RFC 6749 §5.2, §4.1.2.1).
+
+    Unlike credential refusals these say exactly what was wrong: the client sent it,
+    and naming the parameter tells an attacker nothing new.
+    """
+
+    code = "invalid_request"
+    title = "The OAuth request is not valid"
+
+    def __init__(self, detail: str, *, reason: str | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason or self.code
+
+
+class InvalidRequest(BadOAuthRequest):
+    """A parameter is missing, repeated, malformed or not allowed here."""
+
+
+class RequestNotSupported(BadOAuthRequest):
+    """A request object (JAR, RFC 9101 §6.1): pushed parameters are all this server takes."""
+
+    code = "request_not_supported"
+    title = "Request objects are not supported"
+
+
+class UnsupportedGrantType(BadOAuthRequest):
+    code = "unsupported_grant_type"
+    title = "The grant type is not supported"
+
+
+class UnauthorizedClient(BadOAuthRequest):
+    """The client is authenticated but may not use this grant or act."""
+
+    code = "unauthorized_client"
+    title = "The client may not do this"
+
+
+__all__ = [
+    "BadOAuthRequest",
+    "DPoPError",
+    "InvalidClient",
+    "InvalidDPoPProof",
+    "InvalidRequest",
+    "OAuthError",
+    "RequestNotSupported",
+    "UnauthorizedClient",
+    "UnsupportedGrantType",
+    "UseDPoPNonce",
+]

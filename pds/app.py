@@ -6,13 +6,22 @@ import asyncio
 import contextlib
 import logging
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
+import connectors.oauth
 import pds
+from connectors.oauth.pages import PAGE_HANDLERS
+from connectors.oauth.routes import OAuthController, authorization_server
+from consent.keys import ensure_token_key
+from consent.routes import GrantController
 from pds.accounts.routes import AccountController
 from pds.accounts.service import AccountPolicy
 from pds.audit.routes import AuditController, my_access_log
@@ -41,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("pds.app")
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
+WEB_DIR = Path(__file__).parent / "web"
+OAUTH_TEMPLATES = Path(connectors.oauth.__file__).parent / "templates"
 
 
 KEK_FILE = "kek.json"
@@ -67,6 +78,9 @@ def create_app(
     async def dispose_database() -> None:
         await db.dispose()
 
+    async def make_token_key() -> None:
+        await ensure_token_key(db, keys)
+
     return PdsLitestar(
         route_handlers=[
             landing,
@@ -79,7 +93,17 @@ def create_app(
             AuditController,
             my_access_log,
             jwks,
+            authorization_server,
+            OAuthController,
+            *PAGE_HANDLERS,
+            GrantController,
+            create_static_files_router(
+                path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
+            ),
         ],
+        template_config=TemplateConfig(
+            directory=[WEB_DIR / "templates", OAUTH_TEMPLATES], engine=JinjaTemplateEngine
+        ),
         dependencies=DEPENDENCIES,
         state=State(
             {
@@ -92,6 +116,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[make_before_send(https=settings.secure_cookies)],
         before_request=require_json_content_type,
+        on_startup=[make_token_key],
         on_shutdown=[dispose_database],
         lifespan=lifespan,
         request_max_body_size=MAX_JSON_BODY_BYTES,

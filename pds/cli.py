@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 from sqlalchemy.exc import DBAPIError
 
+from connectors.cli import clients
 from pds.settings import Settings, SettingsError, prepare_data_dir
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """PDS: a personal data store for local-council digital services."""
+
+
+main.add_command(clients)
 
 
 @main.command()
@@ -241,32 +245,44 @@ def keys_status() -> None:
 
 
 @keys.command("rotate-signing")
+@click.option(
+    "--purpose",
+    type=click.Choice(["tokens", "audit-checkpoint", "all"]),
+    default="all",
+    show_default=True,
+    help="Which key: tokens (access and consent tokens, receipts) or audit checkpoints.",
+)
 @friendly_errors
-def keys_rotate_signing() -> None:
-    """Retire the audit checkpoint signing key (it stays published) and make a new one."""
+def keys_rotate_signing(purpose: str) -> None:
+    """Retire signing keys (they stay published for verification) and make new ones."""
     from pds.audit.entry import Action, Actor, Entry  # noqa: PLC0415
     from pds.audit.service import append  # noqa: PLC0415
-    from pds.keys.signing import AUDIT_CHECKPOINTS, rotate_signing_key  # noqa: PLC0415
+    from pds.keys.signing import PURPOSES, rotate_signing_key  # noqa: PLC0415
 
     settings = settings_from_env()
     provider = _keys(settings)
+    chosen = PURPOSES if purpose == "all" else (purpose,)
 
-    async def rotate(db: Database) -> str:
+    async def rotate(db: Database) -> list[tuple[str, str]]:
+        made: list[tuple[str, str]] = []
         async with db.sessions() as session:
-            kid = await rotate_signing_key(session, provider, AUDIT_CHECKPOINTS)
-            append(
-                session,
-                Entry(
-                    actor=Actor.ADMIN,
-                    action=Action.KEY_ROTATED,
-                    detail={"signing_key": kid, "purpose": AUDIT_CHECKPOINTS},
-                ),
-            )
+            for name in chosen:
+                kid = await rotate_signing_key(session, provider, name)
+                append(
+                    session,
+                    Entry(
+                        actor=Actor.ADMIN,
+                        action=Action.KEY_ROTATED,
+                        detail={"signing_key": kid, "purpose": name},
+                    ),
+                )
+                made.append((name, kid))
             await session.commit()
-        return kid
+        return made
 
-    kid = _run_with_db(settings, rotate)
-    click.echo(f"new {AUDIT_CHECKPOINTS} signing key {kid}; retired keys stay published")
+    for name, kid in _run_with_db(settings, rotate):
+        click.echo(f"new {name} signing key {kid}")
+    click.echo("retired keys stay in /.well-known/jwks.json until what they signed has expired")
 
 
 @keys.command("rotate-kek")

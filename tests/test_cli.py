@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,9 +170,29 @@ def test_rotate_signing_retires_the_key_and_checkpoints_still_verify(tmp_path: P
     succeeds(env, "demo")  # appends entries
     succeeds(env, "audit", "sequence")
 
-    [line] = succeeds(env, "keys", "rotate-signing")
+    [line, _] = succeeds(env, "keys", "rotate-signing", "--purpose", "audit-checkpoint")
     succeeds(env, "audit", "sequence")  # signs with the new key
     verified = succeeds(env, "audit", "verify")
 
     assert line.startswith("new audit-checkpoint signing key ")
     assert verified[-1].startswith("ok: ")
+
+
+def test_rotate_signing_makes_a_new_token_key_and_keeps_the_old_one_published(
+    tmp_path: Path,
+) -> None:
+    env = pds_env(PDS_DATA_DIR=str(tmp_path / "data"))
+    succeeds(env, "db", "upgrade")
+    first = succeeds(env, "keys", "rotate-signing", "--purpose", "tokens")
+    second = succeeds(env, "keys", "rotate-signing")
+
+    assert first[0].startswith("new tokens signing key ")
+    assert [line.split()[1] for line in second[:2]] == ["audit-checkpoint", "tokens"]
+    old_kid, new_kid = first[0].split()[-1], second[1].split()[-1]
+    assert old_kid != new_kid
+    assert "stay in /.well-known/jwks.json" in second[-1]
+    with closing(sqlite3.connect(tmp_path / "data" / "pds.sqlite3")) as conn:
+        rows = conn.execute(
+            "SELECT kid, retired_at IS NOT NULL FROM signing_keys WHERE purpose = 'tokens'"
+        ).fetchall()
+    assert dict(rows) == {old_kid: 1, new_kid: 0}

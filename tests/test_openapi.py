@@ -83,12 +83,17 @@ def test_every_operation_has_a_unique_operation_id(document: dict[str, Any]) -> 
     assert len(ids) == len(set(ids))
 
 
+def expected_error_type(path: str) -> str:
+    """OAuth endpoints answer as RFC 6749 §5.2 says (JSON); the body is still a problem."""
+    return "application/json" if path.startswith("/oauth/") else PROBLEM_JSON
+
+
 def test_every_error_response_is_a_problem_document(document: dict[str, Any]) -> None:
     wrong = [
         f"{method} {path} {status}"
         for method, path, operation in operations(document)
         for status, response in operation.get("responses", {}).items()
-        if status[0] in "45" and set(response.get("content", {})) != {PROBLEM_JSON}
+        if status[0] in "45" and set(response.get("content", {})) != {expected_error_type(path)}
     ]
 
     assert not wrong, f"errors must be documented as {PROBLEM_JSON}: {wrong}"

@@ -14,6 +14,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from sqlalchemy.exc import OperationalError
 
 from pds import errors
 from pds.logs import request_id_var
@@ -166,6 +167,21 @@ def _validation_problem(exc: ValidationException) -> Response[Any]:
     return problem(400, "invalid_request", "The request is not valid", detail, errors=fields)
 
 
+def handle_database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
+    """SQLite's write lock not free within the busy timeout is overload, not a bug: 503 with
+    a hint to retry. The unit of work was rolled back, so nothing of it was written."""
+    if "database is locked" not in str(exc.orig):
+        return handle_unexpected(request, exc)
+    log.warning("database busy: %s %s", request.method, request.url.path)
+    return problem(
+        503,
+        "unavailable",
+        "Service busy",
+        "The service is busy. Try again in a moment.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", exc_info=exc)
     return _internal_error()
@@ -182,6 +198,7 @@ def _internal_error() -> Response[Any]:
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     errors.DomainError: handle_domain_error,
+    OperationalError: handle_database_busy,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

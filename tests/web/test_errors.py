@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -11,16 +12,19 @@ from litestar import get, post
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
+from pds import migrate
 from pds.accounts.models import Account
 from pds.app import MAX_JSON_BODY_BYTES, create_app
 from pds.audit.entry import Action, Actor, Entry
 from pds.audit.models import AuditEntry
 from pds.audit.service import append
+from pds.settings import Settings
 from pds.web.deps import DbSession  # noqa: TC001 - Litestar reads handler annotations at runtime
 from pds.web.problems import PROBLEM_JSON
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
 
     import httpx
     from litestar import Litestar
@@ -28,7 +32,6 @@ if TYPE_CHECKING:
     from pds.accounts.service import AccountPolicy
     from pds.db import Database
     from pds.keys.provider import InMemoryKeyProvider
-    from pds.settings import Settings
 
 SIGN_UP = "/api/v1/citizens"
 JSON = {"content-type": "application/json"}
@@ -297,3 +300,40 @@ async def test_a_failure_after_a_write_leaves_nothing_behind(
     assert_problem(response, 500, "internal_error")
     assert "secret" not in response.text
     assert await row_counts(db) == (0, 0)
+
+
+@pytest.fixture
+def migrated_sqlite(tmp_path: Path) -> Settings:
+    settings = Settings(data_dir=tmp_path / "data", audit_sequencer=False)
+    migrate.upgrade(settings)  # Alembic runs its own event loop: outside the test's
+    return settings
+
+
+async def test_a_write_lock_held_past_the_busy_timeout_answers_503_and_writes_nothing(
+    tmp_path: Path,
+    migrated_sqlite: Settings,
+    keys: InMemoryKeyProvider,
+    policy: AccountPolicy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLite overload is a 503 with Retry-After, never a 500, and the request left no row."""
+    monkeypatch.setattr("pds.db.SQLITE_BUSY_TIMEOUT_MS", 100)
+    settings = migrated_sqlite
+    app = create_app(settings, keys=keys, account_policy=policy)
+    blocker = sqlite3.connect(tmp_path / "data" / "pds.sqlite3", isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        async with AsyncTestClient(app=app) as client:
+            response = await client.post(
+                "/api/v1/citizens",
+                json={"email": "busy@example.com", "password": "quartz meadow lantern 2026"},
+            )
+        blocker.execute("ROLLBACK")
+        accounts = blocker.execute("SELECT count(*) FROM accounts").fetchone()
+    finally:
+        blocker.close()
+
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["code"] == "unavailable"
+    assert accounts == (0,)

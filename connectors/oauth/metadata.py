@@ -1,0 +1,56 @@
+"""Authorization server metadata (RFC 8414), built from the issuer identifier alone.
+
+``issuer`` must equal the URL the metadata was fetched under (RFC 8414 §3.3), and
+RFC 10070 ties every client assertion's ``aud`` to it, so everything derives from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from connectors.client_auth import CLIENT_AUTH_ALGORITHMS
+from connectors.dpop import DPOP_ALGORITHMS
+from consent.requests import AUTHORIZATION_DETAILS_TYPE
+
+GRANT_JWT_BEARER: Final = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GRANT_TYPES: Final = ("authorization_code", GRANT_JWT_BEARER, "client_credentials")
+RESOURCE_PATH: Final = "/connect/v1"
+
+
+def resource_identifier(issuer: str) -> str:
+    """The connector API's identifier: the ``aud`` of every access token (RFC 9068 §3)."""
+    return issuer + RESOURCE_PATH
+
+
+def endpoint(issuer: str, path: str) -> str:
+    return issuer + path
+
+
+def authorization_server_metadata(issuer: str) -> dict[str, Any]:
+    """Everything a client library needs to talk to this server, and nothing it could misuse."""
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": endpoint(issuer, "/oauth/authorize"),
+        "pushed_authorization_request_endpoint": endpoint(issuer, "/oauth/par"),
+        "require_pushed_authorization_requests": True,
+        "token_endpoint": endpoint(issuer, "/oauth/token"),
+        "introspection_endpoint": endpoint(issuer, "/oauth/introspect"),
+        "revocation_endpoint": endpoint(issuer, "/oauth/revoke"),
+        "jwks_uri": endpoint(issuer, "/.well-known/jwks.json"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": list(GRANT_TYPES),
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_AUTH_ALGORITHMS),
+        "introspection_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(CLIENT_AUTH_ALGORITHMS),
+        "revocation_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "revocation_endpoint_auth_signing_alg_values_supported": list(CLIENT_AUTH_ALGORITHMS),
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
+        "authorization_details_types_supported": [AUTHORIZATION_DETAILS_TYPE],
+        "authorization_response_iss_parameter_supported": True,
+        "scopes_supported": [],
+        "subject_types_supported": ["pairwise"],
+        "protected_resources": [resource_identifier(issuer)],
+    }
