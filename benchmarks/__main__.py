@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import audit, http_vault, vault_crypto
+from benchmarks import audit, http_vault, oauth, vault_crypto
 
 
 def main(argv: list[str]) -> None:
@@ -13,6 +13,8 @@ def main(argv: list[str]) -> None:
     http_vault.main(argv)
     print()
     audit.main(argv)
+    print()
+    oauth.main(argv)
 
 
 if __name__ == "__main__":
