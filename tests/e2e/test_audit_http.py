@@ -605,7 +605,10 @@ async def test_the_jwks_is_public_and_cacheable(client: Client) -> None:
         response = await anonymous.get(JWKS)
 
     assert response.status_code == 200
-    assert response.json() == {"keys": []}  # no key exists until something is signed
+    # The token key is made at start-up; the checkpoint key only once something is signed.
+    [key] = response.json()["keys"]
+    assert (key["kty"], key["alg"], key["use"]) == ("EC", "ES256", "sig")
+    assert "d" not in key
     assert cache_directives(response) == {"public", "max-age=300"}
 
 

@@ -122,8 +122,9 @@ async def test_rotation_rewraps_every_data_key_and_the_vaults_still_open(
 
     plan = await rotate_kek(db, keys, batches.append)
 
-    assert plan == RotationPlan(target_version=2, pending=3, resumed=False)
-    assert batches == [2, 1]
+    # Three data keys, then the token signing key the server made at start-up.
+    assert plan == RotationPlan(target_version=2, pending=4, resumed=False)
+    assert batches == [2, 1, 1]
     assert (keys.current_version, keys.versions()) == (2, [1, 2])
     assert await versions(db) == {2: 3}
     after = await wrapped_keys(db)
@@ -131,8 +132,9 @@ async def test_rotation_rewraps_every_data_key_and_the_vaults_still_open(
     assert all(after[citizen] != before[citizen] for citizen in before)
     await assert_every_vault_opens(client, vaults)
     assert await rotation_log(db) == [
-        ("new_version", 2, 3),
+        ("new_version", 2, 4),
         ("rewrapped", 2, 2),
+        ("rewrapped", 2, 1),
         ("rewrapped", 2, 1),
     ]
     # A citizen who arrives after the rotation gets a key under the new version only.
@@ -149,18 +151,19 @@ async def test_an_interrupted_rotation_resumes_without_another_kek_version(
     started = await plan_rotation(db, keys)
     assert await rewrap_batch(db, keys, started.target_version) == 1
     # ...and the process stops here. Mid-rotation, keys on both versions still open.
-    assert started == RotationPlan(target_version=2, pending=3, resumed=False)
+    assert started == RotationPlan(target_version=2, pending=4, resumed=False)
     assert await versions(db) == {1: 2, 2: 1}
     await assert_every_vault_opens(client, vaults)
 
     resumed = await rotate_kek(db, keys)
 
-    assert resumed == RotationPlan(target_version=2, pending=2, resumed=True)
+    assert resumed == RotationPlan(target_version=2, pending=3, resumed=True)
     assert (keys.current_version, keys.versions()) == (2, [1, 2])
     assert await versions(db) == {2: 3}
     await assert_every_vault_opens(client, vaults)
     assert await rotation_log(db) == [
-        ("new_version", 2, 3),
+        ("new_version", 2, 4),
+        ("rewrapped", 2, 1),
         ("rewrapped", 2, 1),
         ("rewrapped", 2, 1),
         ("rewrapped", 2, 1),
@@ -201,7 +204,7 @@ async def test_a_citizen_erased_mid_rotation_is_simply_skipped(
 
     resumed = await rotate_kek(db, keys)
 
-    assert resumed == RotationPlan(target_version=2, pending=1, resumed=True)
+    assert resumed == RotationPlan(target_version=2, pending=2, resumed=True)  # + token key
     assert await versions(db) == {2: 2}
     await assert_every_vault_opens(client, vaults[:-1])
 
@@ -232,7 +235,7 @@ async def test_pds_keys_rotate_kek_while_the_server_runs(
 
         output = await asyncio.to_thread(run_cli, env, "keys", "rotate-kek")
 
-        assert output[0] == "rotating to new KEK version 2: 3 key(s) to rewrap"
+        assert output[0] == "rotating to new KEK version 2: 4 key(s) to rewrap"  # + token key
         assert output[-1] == "done: 0 key(s) left on older versions"
         assert await versions(db) == {2: 3}
         # The running server learns the new KEK from the file, for old and new citizens.
@@ -248,7 +251,11 @@ async def test_pds_keys_rotate_kek_while_the_server_runs(
     ]
     on_disk = LocalKeyFileProvider.open(server_settings.data_dir / KEK_FILE, create=False)
     assert on_disk.versions() == [1, 2]
-    assert await rotation_log(db) == [("new_version", 2, 3), ("rewrapped", 2, 3)]
+    assert await rotation_log(db) == [
+        ("new_version", 2, 4),
+        ("rewrapped", 2, 3),
+        ("rewrapped", 2, 1),
+    ]
 
 
 async def test_rotation_rewraps_the_checkpoint_signing_key_which_keeps_signing(
