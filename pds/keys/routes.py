@@ -36,7 +36,7 @@ class JwkSet(msgspec.Struct):
     "/.well-known/jwks.json",
     operation_id="getJwks",
     tags=["keys"],
-    summary="Public signing keys, current and retired (audit checkpoints: Ed25519 OKP)",
+    summary="Public signing keys, current and retired (tokens: ES256; checkpoints: Ed25519)",
     cache_control=CacheControlHeader(public=True, max_age=JWKS_MAX_AGE),
 )
 async def jwks(db_session: DbSession) -> JwkSet:

@@ -15,6 +15,7 @@ PAGE = """<!doctype html>
 only with your permission, for the reason they gave, for as long as you allow.</p>
 <ul>
 <li><a href="/schema/openapi.json">API description (OpenAPI 3.1)</a></li>
+<li><a href="/.well-known/oauth-authorization-server">For services: OAuth server metadata</a></li>
 <li><a href="/healthz">Service status</a></li>
 </ul>
 </main>
