@@ -95,7 +95,7 @@ def _item(index: int, item: DataItem) -> ItemView:
         label = f"Anything you keep about your {_category_words(item.category)}"
     parts = []
     if item.claims is not None:
-        parts.append("Only: " + ", ".join(name.replace("_", " ") for name in item.claims))
+        parts.append("just the " + ", ".join(name.replace("_", " ") for name in item.claims))
     if item.documents:
         parts.append("including the documents you uploaded")
     if item.evidence_type is not None and item.category is not None:
