@@ -20,6 +20,7 @@ import connectors.oauth
 import pds
 from connectors.oauth.pages import PAGE_HANDLERS
 from connectors.oauth.routes import OAuthController, authorization_server
+from consent.expiry import sweep_forever
 from consent.keys import ensure_token_key
 from consent.routes import GrantController
 from pds.accounts.routes import AccountController
@@ -73,7 +74,11 @@ def create_app(
     db = open_database(settings)
     keys = keys or LocalKeyFileProvider.open(prepare_data_dir(settings) / KEK_FILE)
 
-    lifespan = [audit_sequencer(db, keys, settings)] if settings.audit_sequencer else []
+    lifespan = (
+        [audit_sequencer(db, keys, settings), expiry_sweeper(db, keys, settings)]
+        if settings.audit_sequencer
+        else []
+    )
 
     async def dispose_database() -> None:
         await db.dispose()
@@ -134,6 +139,24 @@ def audit_sequencer(
     @asynccontextmanager
     async def running(_: Litestar) -> AsyncIterator[None]:
         task = asyncio.create_task(run_forever(db, keys, log_origin(settings.base_url)))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return running
+
+
+def expiry_sweeper(
+    db: Database, keys: KeyProvider, settings: Settings
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Record grants that ran out unused (see consent.expiry); any number may run."""
+
+    @asynccontextmanager
+    async def running(_: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(sweep_forever(db, keys, settings.base_url))
         try:
             yield
         finally:

@@ -21,10 +21,11 @@ from connectors.oauth import pkce
 from connectors.oauth.authorization import secret_hash
 from connectors.oauth.metadata import GRANT_JWT_BEARER, resource_identifier
 from consent.errors import InvalidGrant, InvalidToken
+from consent.expiry import record_expiry
 from consent.grants import GrantState, GrantStatus, Revoked, RevokedBy, state_at
 from consent.receipting import issue_receipt, latest_receipt
 from consent.requests import Access, to_authorization_details
-from consent.service import load_grant, pairwise_subject, record, settle_expiry
+from consent.service import load_grant, pairwise_subject, record
 from consent.tokens import (
     ACCESS_TOKEN_LIFETIME,
     CONSENT_TOKEN_TYP,
@@ -203,12 +204,10 @@ async def _live_grant(request: Exchange, grant_id: uuid.UUID) -> tuple[Grant, Gr
     if loaded is None or loaded[0].client_id != request.client.client_id:
         raise InvalidGrant("unknown_grant")
     grant, state = loaded
-    state, expired_now = await settle_expiry(session, grant, state, request.now)
+    state, expired_now = await record_expiry(
+        session, request.keys.signer, grant, state, issuer=request.issuer, now=request.now
+    )
     if expired_now:
-        append(session, _entry(Action.CONSENT_EXPIRED, request, grant, state))
-        await issue_receipt(
-            session, request.keys.signer, grant, state, issuer=request.issuer, now=request.now
-        )
         await session.commit()
     if state_at(state, request.now).status is not GrantStatus.ACTIVE:
         raise InvalidGrant("grant_not_active")
