@@ -48,7 +48,7 @@ class Settings:
     log_level: str = "INFO"
     """PDS_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR, CRITICAL."""
     audit_sequencer: bool = True
-    """PDS_AUDIT_SEQUENCER: run the background work (audit sequencer, expiry sweep) in the server."""
+    """PDS_AUDIT_SEQUENCER: run background work (audit sequencer, expiry sweep) in the server."""
 
     @property
     def resolved_database_url(self) -> str:
