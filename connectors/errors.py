@@ -107,13 +107,6 @@ class UnsupportedGrantType(BadOAuthRequest):
     title = "The grant type is not supported"
 
 
-class UnauthorizedClient(BadOAuthRequest):
-    """The client is authenticated but may not use this grant or act."""
-
-    code = "unauthorized_client"
-    title = "The client may not do this"
-
-
 __all__ = [
     "BadOAuthRequest",
     "DPoPError",
@@ -122,7 +115,6 @@ __all__ = [
     "InvalidRequest",
     "OAuthError",
     "RequestNotSupported",
-    "UnauthorizedClient",
     "UnsupportedGrantType",
     "UseDPoPNonce",
 ]

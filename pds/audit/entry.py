@@ -32,7 +32,6 @@ class Action(StrEnum):
     CONSENT_REFUSED = "consent.refused"
     CONSENT_REVOKED = "consent.revoked"
     CONSENT_EXPIRED = "consent.expired"
-    RECEIPT_DOWNLOADED = "consent.receipt_downloaded"
     AUTHORIZATION_REFUSED = "authorization.refused"
     TOKEN_ISSUED = "token.issued"  # noqa: S105 - an action name
     TOKEN_REFUSED = "token.refused"  # noqa: S105 - an action name

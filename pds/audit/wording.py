@@ -26,7 +26,6 @@ ACTION_LABELS: Final[Mapping[Action, str]] = MappingProxyType(
         Action.CONSENT_REFUSED: "A request for consent was refused",
         Action.CONSENT_REVOKED: "Consent was withdrawn",
         Action.CONSENT_EXPIRED: "Consent ran out",
-        Action.RECEIPT_DOWNLOADED: "A consent receipt was downloaded",
         Action.AUTHORIZATION_REFUSED: "A service's request was turned away",
         Action.TOKEN_ISSUED: "A service was given access under your consent",
         Action.TOKEN_REFUSED: "A service was refused access",
