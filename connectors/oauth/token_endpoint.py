@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from sqlalchemy import update
 
@@ -145,7 +145,7 @@ async def _spend(session: AsyncSession, row: AuthorizationCode, now: dt.datetime
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-async def _code_reused(request: Exchange, row: AuthorizationCode) -> None:
+async def _code_reused(request: Exchange, row: AuthorizationCode) -> NoReturn:
     """A second use means the code leaked: end the grant its first use made (RFC 6749
     §4.1.2), so the tokens already issued are worthless at their next use. Commits."""
     session = request.session
