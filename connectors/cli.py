@@ -181,7 +181,7 @@ def clients_reinstate(client_id: str) -> None:
 
 def _key_summary(jwk: Mapping[str, Any]) -> str:
     """``EC P-256 (kid)`` or ``RSA 2048 bits (kid)``: how a key is named to an operator."""
-    from connectors.compact import rsa_modulus_bits  # noqa: PLC0415
+    from pds.jose import rsa_modulus_bits  # noqa: PLC0415
 
     size = f"{rsa_modulus_bits(jwk['n'])} bits" if "n" in jwk else jwk.get("crv", "?")
     kid = f" ({jwk['kid']})" if "kid" in jwk else ""

@@ -39,8 +39,8 @@ from typing import Any, Final
 from joserfc import jws
 from joserfc.jwk import Key, import_key
 
-from connectors.compact import LIBRARY_ERRORS, extract_compact, rsa_modulus_bits
 from connectors.errors import InvalidClient
+from pds.jose import LIBRARY_ERRORS, extract_compact, rsa_modulus_bits
 
 CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLIENT_AUTH_TYP: Final = "client-authentication+jwt"

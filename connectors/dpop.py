@@ -45,8 +45,8 @@ from joserfc.errors import InvalidKeyCurveError
 from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import Key, OKPKey, import_key
 
-from connectors.compact import LIBRARY_ERRORS, extract_compact, rsa_modulus_bits
 from connectors.errors import InvalidDPoPProof, UseDPoPNonce
+from pds.jose import LIBRARY_ERRORS, extract_compact, rsa_modulus_bits
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey

@@ -23,21 +23,12 @@ from typing import ClassVar
 from pds import errors
 
 
-class OAuthError(errors.Unauthenticated):
+class OAuthError(errors.Refusal, errors.Unauthenticated):
     """A credential (client assertion, DPoP proof) was refused; ``code`` is the RFC's name."""
 
     code: ClassVar[str] = "invalid_request"
     title: ClassVar[str] = "The request could not be authorised"
     public_detail: ClassVar[str] = "The request could not be authorised."
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(self.public_detail)
-        self.reason = reason
-        self.add_note(f"refused because: {reason}")
-
-    def oauth_body(self) -> dict[str, str]:
-        """The RFC 6749 §5.2 error response body (the same generic text for every reason)."""
-        return {"error": self.code, "error_description": self.public_detail}
 
 
 class InvalidClient(OAuthError):

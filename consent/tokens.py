@@ -52,10 +52,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
-from joserfc.errors import ExceededSizeError, JoseError
 from joserfc.jwk import ECKey
 
 from consent.errors import InvalidToken
+from pds.jose import LIBRARY_ERRORS, extract_compact
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -82,8 +82,6 @@ _TOKEN_CLAIMS: Final[Mapping[str, tuple[str, ...]]] = {
     ACCESS_TOKEN_TYP: ("client_id",),
     CONSENT_TOKEN_TYP: ("client_id", "grant_id"),
 }
-# What joserfc and json raise on hostile input; all of it means "refused".
-_LIBRARY_ERRORS: Final = (JoseError, ValueError, TypeError, KeyError, RecursionError)
 
 
 class _Registry(jws.JWSRegistry):
@@ -297,13 +295,19 @@ def verify_receipt(
 def _verified_payload(
     unverified: str, typ: str, public_keys: Mapping[str, Mapping[str, Any]], max_length: int
 ) -> dict[str, Any]:
-    signed = _extract(unverified, max_length)
+    signed = extract_compact(
+        unverified,
+        _REGISTRY,
+        max_length=max_length,
+        error=InvalidToken,
+        header_too_large="too_large",
+    )
     header = signed.headers()
     _check_header(header, typ)
     key = _public_key(public_keys, header["kid"])
     try:
         valid = jws.validate_compact(signed, key, registry=_REGISTRY)
-    except _LIBRARY_ERRORS as exc:
+    except LIBRARY_ERRORS as exc:
         raise InvalidToken("bad_signature") from exc
     if not valid:
         raise InvalidToken("bad_signature")
@@ -314,19 +318,6 @@ def _verified_payload(
     if not isinstance(payload, dict):
         raise InvalidToken("malformed")
     return payload
-
-
-def _extract(unverified: str, max_length: int) -> jws.CompactSignature:
-    if not isinstance(unverified, str) or not unverified.isascii():
-        raise InvalidToken("malformed")
-    if len(unverified) > max_length:
-        raise InvalidToken("too_large")
-    try:
-        return jws.extract_compact(unverified.encode("ascii"), registry=_REGISTRY)
-    except ExceededSizeError as exc:
-        raise InvalidToken("too_large") from exc
-    except _LIBRARY_ERRORS as exc:
-        raise InvalidToken("malformed") from exc
 
 
 def _check_header(header: Mapping[str, Any], typ: str) -> None:
@@ -354,7 +345,7 @@ def _public_key(public_keys: Mapping[str, Mapping[str, Any]], kid: str) -> ECKey
         raise InvalidToken("bad_key")
     try:
         return _ec_public_key(x, y)
-    except _LIBRARY_ERRORS as exc:
+    except LIBRARY_ERRORS as exc:
         raise InvalidToken("bad_key") from exc
 
 

@@ -23,6 +23,26 @@ class DomainError(Exception):
         self.extra = extra
 
 
+class Refusal(DomainError):
+    """A credential refused with one fixed, generic ``public_detail``; why stays private.
+
+    ``reason`` (a short machine word, also an exception note so a logged traceback shows
+    it) and ``__cause__`` are for the operator and the audit log, never the client.
+    Mixed in before the family that sets the status (``Unauthenticated``, ``InvalidInput``).
+    """
+
+    public_detail: ClassVar[str] = "The request could not be completed."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.public_detail)
+        self.reason = reason
+        self.add_note(f"refused because: {reason}")
+
+    def oauth_body(self) -> dict[str, str]:
+        """The RFC 6749 §5.2 / RFC 6750 §3 error body (the same text for every reason)."""
+        return {"error": self.code, "error_description": self.public_detail}
+
+
 class InvalidInput(DomainError):
     """The request was understood but its content breaks a rule (maps to 422)."""
 

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.openapi.datastructures import ResponseSpec
 
-from connectors.errors import BadOAuthRequest, InvalidClient, OAuthError, UseDPoPNonce
-from consent.errors import InvalidGrant, InvalidToken
+from connectors.errors import BadOAuthRequest, InvalidClient, UseDPoPNonce
 from pds import errors
 from pds.web.problems import Problem, problem
 
@@ -30,7 +29,7 @@ def oauth_error(exc: errors.DomainError) -> tuple[int, str, str]:
     """(HTTP status, RFC error code, description) for a refusal at an OAuth endpoint."""
     if isinstance(exc, InvalidClient):
         return 401, exc.code, exc.public_detail
-    if isinstance(exc, OAuthError | InvalidGrant | InvalidToken):
+    if isinstance(exc, errors.Refusal):  # DPoP proofs, grants, tokens: generic text
         return 400, exc.code, exc.public_detail
     if isinstance(exc, BadOAuthRequest):
         return 400, exc.code, exc.detail

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import msgspec
 from joserfc.jwk import import_key
 
-from connectors.compact import LIBRARY_ERRORS, rsa_modulus_bits
 from consent.requests import Purpose
 from pds.errors import InvalidInput
+from pds.jose import LIBRARY_ERRORS, rsa_modulus_bits
 from pds.vault.evidence_types import Category
 
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
-"""What the DPoP and client-assertion verifiers share: reading an untrusted compact JWS.
+"""What every verifier of untrusted JWS shares: reading a compact JWS, sizing RSA keys.
 
-Both refuse non-ASCII or oversized input before parsing, map every library
-failure to their own non-leaky error, and bound RSA key sizes the same way.
+The DPoP and client-assertion verifiers (connectors) and the token verifier (consent)
+all refuse non-ASCII or oversized input before parsing and map every library failure
+to their own non-leaky error; RSA key sizes are bounded the same way everywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from joserfc import jws
 from joserfc.errors import ExceededSizeError, JoseError
 
 if TYPE_CHECKING:
-    from connectors.errors import OAuthError
+    from collections.abc import Callable
 
 # What joserfc (and the json module beneath it) raise on hostile input.
 LIBRARY_ERRORS: Final = (JoseError, ValueError, TypeError, KeyError, RecursionError)
@@ -24,9 +25,10 @@ def extract_compact(
     registry: jws.JWSRegistry,
     *,
     max_length: int,
-    error: type[OAuthError],
+    error: Callable[[str], Exception],
+    header_too_large: str = "header_too_large",
 ) -> jws.CompactSignature:
-    """Split a compact JWS without verifying it; any problem raises ``error``."""
+    """Split a compact JWS without verifying it; any problem raises ``error(reason)``."""
     if not isinstance(unverified, str) or not unverified.isascii():
         raise error("malformed")
     if len(unverified) > max_length:
@@ -34,7 +36,7 @@ def extract_compact(
     try:
         return jws.extract_compact(unverified.encode("ascii"), registry=registry)
     except ExceededSizeError as exc:
-        raise error("header_too_large") from exc
+        raise error(header_too_large) from exc
     except LIBRARY_ERRORS as exc:
         raise error("malformed") from exc
 
