@@ -38,6 +38,7 @@ from consent.keys import server_keys
 from pds.app import KEK_FILE, create_app
 from pds.db import open_database
 from pds.keys.provider import LocalKeyFileProvider
+from pds.keys.signing import ec_public_jwk
 from pds.settings import prepare_data_dir
 
 if TYPE_CHECKING:
@@ -70,20 +71,6 @@ DATA_REQUEST: Final[list[dict[str, Any]]] = [
         "duration": "P30D",
     }
 ]
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def public_jwk(key: ec.EllipticCurvePrivateKey) -> dict[str, str]:
-    numbers = key.public_key().public_numbers()
-    return {
-        "kty": "EC",
-        "crv": "P-256",
-        "x": b64(numbers.x.to_bytes(32, "big")),
-        "y": b64(numbers.y.to_bytes(32, "big")),
-    }
 
 
 class SeenSet:
@@ -132,8 +119,8 @@ class ServiceKit:
     nonce: str | None = None
 
     def __post_init__(self) -> None:
-        self.kid = thumbprint(public_jwk(self.client_key))
-        self.dpop_jwk = public_jwk(self.dpop_key)
+        self.kid = thumbprint(ec_public_jwk(self.client_key))
+        self.dpop_jwk = ec_public_jwk(self.dpop_key)
 
     @property
     def token_url(self) -> str:
@@ -146,7 +133,7 @@ class ServiceKit:
             "kind": "council_service",
             "contact_email": "housing@example.gov.uk",
             "redirect_uris": [REDIRECT_URI],
-            "jwks": {"keys": [{**public_jwk(self.client_key), "kid": self.kid, "alg": "ES256"}]},
+            "jwks": {"keys": [{**ec_public_jwk(self.client_key), "kid": self.kid, "alg": "ES256"}]},
             "purposes": ["sector-publicservices:HousingWelfareManagement"],
             "categories": ["address", "residency", "household"],
             "privacy_notice_url": "https://example.gov.uk/privacy/housing",
