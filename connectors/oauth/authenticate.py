@@ -115,3 +115,16 @@ async def check_dpop(
         access_token=access_token,
         expected_jkt=expected_jkt,
     )
+
+
+async def optional_proof_key(
+    session: AsyncSession, header_values: Sequence[str], *, url: str, now: int
+) -> str | None:
+    """At PAR a DPoP proof is optional (RFC 9449 §10.1); when sent, it binds the code to its
+    key, so it must verify like any other. The thumbprint, or None without a proof."""
+    if not header_values:
+        return None
+    proof = await check_dpop(
+        session, header_values, method="POST", url=url, now=now, nonce_secret=None
+    )
+    return proof.jkt

@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors.dpop import issue_nonce
 from connectors.errors import InvalidRequest
 from connectors.models import Client
-from connectors.oauth.authenticate import AUTHENTICATED, authenticate_client, check_dpop
+from connectors.oauth.authenticate import (
+    AUTHENTICATED,
+    authenticate_client,
+    check_dpop,
+    optional_proof_key,
+)
 from connectors.oauth.authorization import push_authorization_request
 from connectors.oauth.introspection import TokenAct, introspect, revoke
 from connectors.oauth.metadata import authorization_server_metadata
@@ -124,17 +129,12 @@ class OAuthController(Controller):
             form.update(await read_form(request))
             now = _now()
             client = await authenticate_client(db_session, form, issuer=settings.base_url, now=now)
-            proof_jkt = None
-            if request.headers.getall("dpop", []):
-                proof = await check_dpop(
-                    db_session,
-                    request.headers.getall("dpop"),
-                    method="POST",
-                    url=settings.base_url + "/oauth/par",
-                    now=now,
-                    nonce_secret=None,
-                )
-                proof_jkt = proof.jkt
+            proof_jkt = await optional_proof_key(
+                db_session,
+                request.headers.getall("dpop", []),
+                url=settings.base_url + "/oauth/par",
+                now=now,
+            )
             pushed = await push_authorization_request(
                 db_session, client, form, proof_jkt=proof_jkt, now=utcnow()
             )
