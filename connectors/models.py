@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Uuid
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pds.db import Base, UTCDateTime, utcnow
@@ -114,3 +114,19 @@ class RevokedToken(Base):
 
     jti_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RateLimitWindow(Base):
+    """Requests counted per client per fixed window, summed over every server process.
+
+    Each process adds its own counts here about once a second (``connectors.api.ratelimit``)
+    rather than on every request, so the hot path does not write a shared row each time.
+    """
+
+    __tablename__ = "rate_limit_windows"
+
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True
+    )
+    window: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)

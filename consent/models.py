@@ -85,3 +85,39 @@ class ConsentReceipt(Base):
     version: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     jws: Mapped[str] = mapped_column(Text)
+
+
+class ClientEvent(Base):
+    """One thing a client's systems should hear about: a grant approved, revoked, expired,
+    or the data under a live grant changed.
+
+    ``seq`` counts each client's events from 1 with no gaps and in commit order (see
+    ``consent.events``), so it is the feed's cursor: a client that has seen up to N has
+    seen everything up to N. ``id`` is the event's identity for a receiver that dedupes
+    webhook deliveries (a later ``webhook_deliveries`` table will point at it).
+    ``grant_id`` is deliberately not a foreign key: the feed keeps an erased citizen's
+    grant ids so the client learns the grant ended.
+    """
+
+    __tablename__ = "client_events"
+    __table_args__ = (UniqueConstraint("client_id", "seq"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    grant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ClientEventCounter(Base):
+    """The last ``seq`` handed out per client. Incrementing it locks the row until commit,
+    which is what makes the sequence follow commit order."""
+
+    __tablename__ = "client_event_counters"
+
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True
+    )
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)

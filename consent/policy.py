@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from consent.requests import DataItem
+    from consent.requests import DataItem, DataRequest
 
 
 class Reason(StrEnum):
@@ -168,15 +168,20 @@ def _covering(grant: GrantState, request: ReadRequest) -> tuple[DataItem, ...]:
     (which the parser refuses) reaches nothing rather than everything.
     """
     resource = request.resource
-    kind = EVIDENCE_TYPES.get(resource.evidence_type)
-    if kind is None or resource.category not in kind.categories:
+    return covering_items(grant.scope, resource.evidence_type, resource.category)
+
+
+def covering_items(scope: DataRequest, evidence_type: str, category: str) -> tuple[DataItem, ...]:
+    """The items of ``scope`` that reach an item of this type filed under this category."""
+    kind = EVIDENCE_TYPES.get(evidence_type)
+    if kind is None or category not in kind.categories:
         return ()
     return tuple(
         item
-        for item in grant.scope.items
+        for item in scope.items
         if (item.evidence_type is not None or item.category is not None)
-        and item.evidence_type in (None, resource.evidence_type)
-        and item.category in (None, resource.category)
+        and item.evidence_type in (None, evidence_type)
+        and item.category in (None, category)
     )
 
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
+import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from consent.inbox import answer, pending_for
 from consent.keys import server_keys
 from consent.receipting import client_party, latest_receipt
 from consent.revocation import revoke_by_citizen
 from consent.schemas import GrantList, GrantOut, grant_out
 from consent.service import GrantNotFound, citizens_grant, citizens_grants
 from pds.db import utcnow
+from pds.keys.provider import KeyProvider
+from pds.settings import Settings
 from pds.web.deps import AppSettings, DbSession, Keys, SignedInAccount
 from pds.web.problems import problem_responses
 
@@ -99,3 +105,107 @@ class GrantController(Controller):
                 "Content-Disposition": f'attachment; filename="consent-receipt-{grant.id}.jws"'
             },
         )
+
+
+class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
+    """``declined``: indices of optional items the citizen unticks (empty: share all)."""
+
+    declined: Annotated[
+        list[Annotated[int, msgspec.Meta(ge=0, le=19)]], msgspec.Meta(max_length=20)
+    ] = []
+
+
+class ConsentRequestController(Controller):
+    """Requests services pushed to this citizen (``/connect/v1/consent-requests``)."""
+
+    path = "/api/v1/me/consent-requests"
+    tags = ["consent"]
+
+    @get(
+        "/",
+        operation_id="listMyConsentRequests",
+        summary="Requests waiting for my answer",
+        responses=problem_responses(401, 403),
+    )
+    async def list_requests(self, db_session: DbSession, citizen: SignedInAccount) -> GrantList:
+        now = utcnow()
+        found = await pending_for(db_session, citizen.id)
+        names = {g.client_id: (await client_party(db_session, g.client_id)).name for g, _ in found}
+        return GrantList(
+            grants=[grant_out(grant.id, names[grant.client_id], s, now) for grant, s in found]
+        )
+
+    @post(
+        "/{grant_id:uuid}/approve",
+        operation_id="approveMyConsentRequest",
+        summary="Say yes, optionally unticking optional items",
+        status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 409),
+    )
+    async def approve(
+        self,
+        *,
+        grant_id: FromPath[uuid.UUID],
+        data: JSONBody[AnswerIn],
+        db_session: DbSession,
+        citizen: SignedInAccount,
+        keys: Keys,
+        settings: AppSettings,
+    ) -> GrantOut:
+        return await _answer(
+            db_session,
+            citizen_id=citizen.id,
+            grant_id=grant_id,
+            keys=keys,
+            settings=settings,
+            declined=data.declined,
+        )
+
+    @post(
+        "/{grant_id:uuid}/refuse",
+        operation_id="refuseMyConsentRequest",
+        summary="Say no; the service is told and sees nothing",
+        status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 409),
+    )
+    async def refuse(
+        self,
+        grant_id: FromPath[uuid.UUID],
+        db_session: DbSession,
+        citizen: SignedInAccount,
+        keys: Keys,
+        settings: AppSettings,
+    ) -> GrantOut:
+        return await _answer(
+            db_session,
+            citizen_id=citizen.id,
+            grant_id=grant_id,
+            keys=keys,
+            settings=settings,
+            declined=None,
+        )
+
+
+async def _answer(
+    db_session: AsyncSession,
+    *,
+    citizen_id: uuid.UUID,
+    grant_id: uuid.UUID,
+    keys: KeyProvider,
+    settings: Settings,
+    declined: list[int] | None,
+) -> GrantOut:
+    loaded = await server_keys(db_session, keys)
+    now = utcnow()
+    grant, state = await answer(
+        db_session,
+        loaded,
+        citizen_id=citizen_id,
+        grant_id=grant_id,
+        approve=declined is not None,
+        declined=tuple(sorted(set(declined or ()))),
+        issuer=settings.base_url,
+        now=now,
+    )
+    party = await client_party(db_session, grant.client_id)
+    return grant_out(grant.id, party.name, state, now)

@@ -17,13 +17,17 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from consent.events import EventType, emit
 from consent.grants import (
+    Approved,
     Expired,
     GrantEvent,
     GrantState,
     GrantStatus,
     ImpossibleTransition,
+    Refused,
     Requested,
+    Revoked,
     apply,
     fold,
     state_at,
@@ -118,7 +122,33 @@ async def record(
         raise ImpossibleTransition(
             "The grant changed while this request was being handled; try again."
         ) from exc
+    kind = _event_type(event)
+    if kind is not None:
+        await emit(
+            session, grant.client_id, kind, at=event.at, grant_id=grant.id, data=_data(event)
+        )
     return after
+
+
+def _event_type(event: GrantEvent) -> EventType | None:
+    """What the client hears of each change; it hears nothing of a request being opened."""
+    if isinstance(event, Approved):
+        return EventType.GRANT_NARROWED if event.declined else EventType.GRANT_APPROVED
+    if isinstance(event, Refused):
+        return EventType.GRANT_REFUSED
+    if isinstance(event, Revoked):
+        return EventType.GRANT_REVOKED
+    if isinstance(event, Expired):
+        return EventType.GRANT_EXPIRED
+    return None
+
+
+def _data(event: GrantEvent) -> dict[str, Any]:
+    if isinstance(event, Revoked):
+        return {"revoked_by": event.by.value}
+    if isinstance(event, Approved) and event.declined:
+        return {"declined_items": list(event.declined)}
+    return {}
 
 
 async def settle_expiry(

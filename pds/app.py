@@ -18,11 +18,13 @@ from litestar.template.config import TemplateConfig
 
 import connectors.oauth
 import pds
+from connectors.api.ratelimit import RateLimiter
+from connectors.api.routes import ConnectorController, ResourceServer
 from connectors.oauth.pages import PAGE_HANDLERS
 from connectors.oauth.routes import OAuthController, authorization_server
 from consent.expiry import sweep_forever
 from consent.keys import ensure_token_key
-from consent.routes import GrantController
+from consent.routes import ConsentRequestController, GrantController
 from pds.accounts.routes import AccountController
 from pds.accounts.service import AccountPolicy
 from pds.audit.routes import AuditController, my_access_log
@@ -80,7 +82,10 @@ def create_app(
         else []
     )
 
+    resource_server = ResourceServer(limiter=RateLimiter(limit=settings.connect_rate_limit))
+
     async def dispose_database() -> None:
+        await resource_server.limiter.close()
         await db.dispose()
 
     async def make_token_key() -> None:
@@ -102,6 +107,8 @@ def create_app(
             OAuthController,
             *PAGE_HANDLERS,
             GrantController,
+            ConsentRequestController,
+            ConnectorController,
             create_static_files_router(
                 path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
             ),
@@ -116,6 +123,7 @@ def create_app(
                 "db": db,
                 "key_provider": keys,
                 "account_policy": account_policy or AccountPolicy(),
+                "resource_server": resource_server,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,

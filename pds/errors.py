@@ -92,6 +92,13 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
+class NotAcceptable(DomainError):
+    """No representation the caller accepts can be produced (406)."""
+
+    code = "not_acceptable"
+    title = "Not acceptable"
+
+
 class RateLimited(DomainError):
     """Too many attempts in a window (429); ``retry_after`` is in seconds."""
 

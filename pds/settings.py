@@ -49,6 +49,8 @@ class Settings:
     """PDS_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR, CRITICAL."""
     audit_sequencer: bool = True
     """PDS_AUDIT_SEQUENCER: run background work (audit sequencer, expiry sweep) in the server."""
+    connect_rate_limit: int = 6000
+    """PDS_CONNECT_RATE_LIMIT: connector API requests per client per minute, all processes."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -104,6 +106,12 @@ def _parse_port(raw: str) -> int:
     return int(raw)
 
 
+def _parse_rate_limit(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 10_000_000:
+        raise ValueError("must be a whole number of requests a minute, from 1 to 10000000")
+    return int(raw)
+
+
 def _parse_log_level(raw: str) -> str:
     level = raw.strip().upper()
     if level not in LOG_LEVELS:
@@ -153,6 +161,7 @@ _FIELDS: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("PDS_BASE_URL", "base_url", _parse_base_url),
     ("PDS_LOG_LEVEL", "log_level", _parse_log_level),
     ("PDS_AUDIT_SEQUENCER", "audit_sequencer", _parse_switch),
+    ("PDS_CONNECT_RATE_LIMIT", "connect_rate_limit", _parse_rate_limit),
 )
 
 

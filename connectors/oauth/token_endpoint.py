@@ -186,7 +186,10 @@ async def _consent_token(request: Exchange) -> TokenResponse:
     except ValueError as exc:
         raise InvalidGrant("malformed") from exc
     grant, state = await _live_grant(request, grant_id)
-    if state.scope.access is not Access.ONGOING:
+    # A redirect-flow one-off grant got its one access token with the code. A pushed
+    # request has no code: its consent token (from /connect/v1/grants/{id}) is the only
+    # way in, one-off or not.
+    if state.scope.access is not Access.ONGOING and not grant.pushed:
         raise InvalidGrant("one_off_grant")
     subject = await _subject(request, grant)
     if claims.get("sub") != subject:

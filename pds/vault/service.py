@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
+from consent.notify import evidence_changed
 from pds.audit.entry import Action, by_citizen
 from pds.audit.service import append
 from pds.db import utcnow
@@ -56,6 +57,19 @@ def _audit(
         "version": item.current_version,
     }
     append(session, by_citizen(action, citizen_id, resource=f"evidence/{item.id}", detail=detail))
+
+
+async def _tell_services(session: AsyncSession, item: EvidenceItem, change: str) -> None:
+    """Services whose live grants reach this item learn that it changed (not how)."""
+    await evidence_changed(
+        session,
+        item.citizen_id,
+        evidence_type=item.evidence_type,
+        category=item.category,
+        change=change,
+        version=item.current_version,
+        now=item.updated_at if change != "deleted" else utcnow(),
+    )
 
 
 async def owned_item(
@@ -137,6 +151,7 @@ async def create_evidence(
     await session.flush()
     version = _add_version(session, dek, item, clean, SELF_ASSERTED)
     _audit(session, Action.EVIDENCE_CREATED, citizen_id, item)
+    await _tell_services(session, item, "created")
     await session.commit()
     return EvidenceView(_summary(item), open_version(dek, citizen_id, version))
 
@@ -221,6 +236,7 @@ async def update_evidence(
     item.updated_at = utcnow()
     version = _add_version(session, dek, item, clean, SELF_ASSERTED)
     _audit(session, Action.EVIDENCE_UPDATED, citizen_id, item)
+    await _tell_services(session, item, "updated")
     await session.commit()
     documents = await _documents(session, dek, item)
     return EvidenceView(_summary(item), open_version(dek, citizen_id, version), documents)
@@ -244,5 +260,6 @@ async def delete_evidence(session: AsyncSession, citizen_id: uuid.UUID, item_id:
     """Remove the item with every version and document (the database cascades)."""
     item = await owned_item(session, citizen_id, item_id)
     _audit(session, Action.EVIDENCE_DELETED, citizen_id, item)
+    await _tell_services(session, item, "deleted")
     await session.execute(delete(EvidenceItem).where(EvidenceItem.id == item.id))
     await session.commit()

@@ -30,6 +30,7 @@ _DOMAIN_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.Forbidden, 403),
     (errors.PayloadTooLarge, 413),
     (errors.UnsupportedMediaType, 415),
+    (errors.NotAcceptable, 406),
     (errors.RateLimited, 429),
 )
 

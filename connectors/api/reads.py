@@ -1,0 +1,381 @@
+"""Reads under a grant: the grant itself, its data, one of its documents.
+
+Each read runs in one transaction that (1) finds the grant and holds it against change
+(``FOR SHARE`` on PostgreSQL; SQLite's write lock, taken at BEGIN, does the same), (2)
+asks the policy decision point, (3) decrypts only what the decision allows, and (4)
+appends the audit entry; the caller commits, then answers. A revocation must update the
+grant row, so it waits for every read that already saw the grant live, and every read
+after it sees the revocation: no read succeeds after a revocation has committed.
+
+A denial is recorded and committed before it is raised. A grant the caller may not know
+of (not its own, or no such grant) is "not found"; one it holds but may not use now is
+"forbidden".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import select
+
+from consent.disclosure import Asked, Cut, cut
+from consent.grants import GrantState, GrantStatus, fold, state_at
+from consent.models import Grant
+from consent.models import GrantEvent as GrantEventRow
+from consent.policy import Decision, ReadRequest, Reason, Resource, covering_items, decide
+from consent.service import decode_event, pairwise_subject
+from pds.audit.entry import Action, Actor, Entry, Outcome
+from pds.audit.service import append
+from pds.errors import Forbidden, NotFound
+from pds.vault.datakeys import unwrap_data_key
+from pds.vault.models import CitizenKey, Document, EvidenceItem, EvidenceVersion
+from pds.vault.sealing import CLAIMS, PROVENANCE, item_context, open_json
+from pds.vault.service import open_document_meta
+
+if TYPE_CHECKING:
+    import datetime as dt
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from connectors.api.bearer import Caller
+    from pds.keys.provider import KeyProvider
+    from pds.vault.envelope import DataKey
+    from pds.vault.views import DocumentView
+
+
+class GrantUnknown(NotFound):
+    code = "grant_not_found"
+    title = "No such grant"
+
+
+class DocumentUnknown(NotFound):
+    code = "document_not_found"
+    title = "No such document"
+
+
+class ReadDenied(Forbidden):
+    """The client holds this grant but may not read this now; ``reason`` says why."""
+
+    code = "read_denied"
+    title = "The grant does not allow this read"
+    messages: ClassVar[dict[Reason, str]] = {
+        Reason.EXPIRED: "The grant has expired.",
+        Reason.NOT_ACTIVE: "The grant is not active: it was revoked or never approved.",
+        Reason.PURPOSE_MISMATCH: "The access token was issued for another purpose.",
+        Reason.OUT_OF_SCOPE: "The grant does not cover this data.",
+        Reason.CLAIM_NOT_GRANTED: "The grant does not cover these claims.",
+        Reason.DOCUMENT_NOT_GRANTED: "The grant does not cover this item's documents.",
+    }
+
+    def __init__(self, reason: Reason | str) -> None:
+        known = reason if isinstance(reason, Reason) else None
+        text = (
+            self.messages.get(known, "This access token is for another grant.")
+            if known
+            else ("This access token is for another grant.")
+        )
+        super().__init__(text, reason=str(reason))
+        self.reason = str(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One read's inputs; ``now`` is the decision time."""
+
+    session: AsyncSession
+    keys: KeyProvider
+    caller: Caller
+    grant_id: uuid.UUID
+    now: dt.datetime
+    lock: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HeldGrant:
+    row: Grant
+    state: GrantState
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosedItem:
+    id: uuid.UUID
+    evidence_type: str
+    category: str
+    version: int
+    version_time: dt.datetime
+    claims: dict[str, Any]
+    provenance: dict[str, Any]
+    documents: list[DocumentView] | None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantData:
+    grant_id: uuid.UUID
+    subject: str
+    purpose: str
+    items: list[DisclosedItem]
+
+
+# --- the grant ------------------------------------------------------------------------------
+
+
+async def held_grant(read: Read) -> HeldGrant:
+    """The caller's grant, held against change until commit; 404 if it is not theirs."""
+    query = select(Grant).where(Grant.id == read.grant_id)
+    if read.lock:
+        query = query.with_for_update(read=True)
+    row = await read.session.scalar(query)
+    if row is None or row.client_id != read.caller.client_id:
+        await _deny(read, None, Reason.NO_GRANT if row is None else Reason.WRONG_CLIENT)
+        raise GrantUnknown("There is no grant with this id for this client.")
+    events = await read.session.scalars(
+        select(GrantEventRow.event)
+        .where(GrantEventRow.grant_id == row.id)
+        .order_by(GrantEventRow.seq)
+    )
+    return HeldGrant(row, fold(decode_event(event) for event in events))
+
+
+async def grant_for_client(read: Read) -> tuple[HeldGrant, str | None]:
+    """The grant as its client may see it, whatever its status, with the citizen's pairwise
+    subject once someone has answered it."""
+    held = await held_grant(read)
+    if read.caller.grant_id not in (None, held.row.id):
+        await _deny(read, held, "other_grant")
+        raise ReadDenied("other_grant")
+    citizen = held.row.citizen_id
+    subject = await pairwise_subject(read.session, held.row.client_id, citizen) if citizen else None
+    return held, subject
+
+
+async def _live(read: Read) -> HeldGrant:
+    """The grant, refusing (and recording) anything but an active grant this token is for."""
+    held = await held_grant(read)
+    if read.caller.grant_id != held.row.id:
+        await _deny(read, held, "other_grant")
+        raise ReadDenied("other_grant")
+    current = state_at(held.state, read.now)
+    if current.status is not GrantStatus.ACTIVE:
+        reason = Reason.EXPIRED if current.status is GrantStatus.EXPIRED else Reason.NOT_ACTIVE
+        await _deny(read, held, reason)
+        raise ReadDenied(reason)
+    return held
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+async def grant_data(read: Read, asked: Asked) -> GrantData:
+    """Every granted claim (cut to ``asked``) of the citizen's current evidence, audited."""
+    held = await _live(read)
+    citizen = held.row.citizen_id
+    assert citizen is not None  # an active grant has its citizen (the fold enforces it)
+    found = (
+        await read.session.execute(
+            select(EvidenceItem, EvidenceVersion, CitizenKey.wrapped_dek, CitizenKey.kek_version)
+            .join(
+                EvidenceVersion,
+                (EvidenceVersion.item_id == EvidenceItem.id)
+                & (EvidenceVersion.version == EvidenceItem.current_version),
+            )
+            .join(CitizenKey, CitizenKey.citizen_id == EvidenceItem.citizen_id)
+            .where(EvidenceItem.citizen_id == citizen)
+            .order_by(EvidenceItem.id)
+        )
+    ).all()
+    dek: DataKey | None = None
+    items: list[DisclosedItem] = []
+    for item, version, wrapped, kek_version in found:
+        if not _reaches(held.state, item):
+            continue
+        if dek is None:
+            dek = unwrap_data_key(
+                read.keys,
+                CitizenKey(citizen_id=citizen, wrapped_dek=wrapped, kek_version=kek_version),
+            )
+        disclosed = await _disclose(read, held, dek=dek, item=item, version=version, asked=asked)
+        if disclosed is not None:
+            items.append(disclosed)
+    _audit_read(read, held, items)
+    subject = await pairwise_subject(read.session, held.row.client_id, citizen)
+    return GrantData(held.row.id, subject, held.state.scope.purpose.term.value, items)
+
+
+def _reaches(state: GrantState, item: EvidenceItem) -> bool:
+    """Cheap pre-filter on the clear columns, so only covered items are decrypted."""
+    return bool(covering_items(state.scope, item.evidence_type, item.category))
+
+
+async def _disclose(
+    read: Read,
+    held: HeldGrant,
+    *,
+    dek: DataKey,
+    item: EvidenceItem,
+    version: EvidenceVersion,
+    asked: Asked,
+) -> DisclosedItem | None:
+    citizen = item.citizen_id
+    claims = open_json(
+        dek, version.claims_sealed, item_context(citizen, item.id, version.version, CLAIMS)
+    )
+    part = cut(held.state.scope, item.evidence_type, item.category, claims, asked)
+    if part is None or not _allowed(read, held, item, part):
+        return None
+    provenance = open_json(
+        dek, version.provenance_sealed, item_context(citizen, item.id, version.version, PROVENANCE)
+    )
+    documents = await _documents(read.session, dek, item) if part.documents else None
+    return DisclosedItem(
+        id=item.id,
+        evidence_type=item.evidence_type,
+        category=item.category,
+        version=version.version,
+        version_time=version.created_at,
+        claims={name: claims[name] for name in sorted(part.claims)},
+        provenance=provenance,
+        documents=documents,
+    )
+
+
+def _allowed(read: Read, held: HeldGrant, item: EvidenceItem, part: Cut) -> bool:
+    """The policy decision point confirms the cut; a disagreement withholds the item."""
+    decision = _decide(read, held, item, claims=part.claims)
+    if decision.allowed and part.documents:
+        decision = _decide(read, held, item, document=True)
+    return decision.allowed
+
+
+def _decide(
+    read: Read,
+    held: HeldGrant,
+    item: EvidenceItem,
+    *,
+    claims: frozenset[str] | None = None,
+    document: bool = False,
+) -> Decision:
+    resource = Resource(
+        citizen_id=str(item.citizen_id),
+        evidence_type=item.evidence_type,
+        category=item.category,
+        claims=claims,
+        document=document,
+    )
+    request = ReadRequest(read.caller.client_id, read.caller.purpose or "", resource)
+    return decide(held.state, request, read.now)
+
+
+async def _documents(session: AsyncSession, dek: DataKey, item: EvidenceItem) -> list[DocumentView]:
+    rows = await session.scalars(
+        select(Document).where(Document.item_id == item.id).order_by(Document.id)
+    )
+    return [open_document_meta(dek, item.citizen_id, row) for row in rows]
+
+
+# --- one document ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRead:
+    meta: DocumentView
+    citizen_id: uuid.UUID
+    chunk_count: int
+    dek: DataKey
+
+
+async def grant_document(read: Read, document_id: uuid.UUID) -> DocumentRead:
+    """One document of an item the grant reaches with documents; audited before streaming."""
+    held = await _live(read)
+    found = (
+        await read.session.execute(
+            select(Document, EvidenceItem, CitizenKey)
+            .join(EvidenceItem, EvidenceItem.id == Document.item_id)
+            .join(CitizenKey, CitizenKey.citizen_id == EvidenceItem.citizen_id)
+            .where(Document.id == document_id, EvidenceItem.citizen_id == held.row.citizen_id)
+        )
+    ).one_or_none()
+    if found is None:
+        await _deny(read, held, "unknown_document", resource=f"documents/{document_id}")
+        raise DocumentUnknown("There is no document with this id under this grant.")
+    row, item, wrapped = found
+    decision = _decide(read, held, item, document=True)
+    if not decision.allowed:
+        await _deny(read, held, decision.reason, resource=f"documents/{document_id}")
+        raise DocumentUnknown("There is no document with this id under this grant.")
+    dek = unwrap_data_key(read.keys, wrapped)
+    meta = open_document_meta(dek, item.citizen_id, row)
+    append(
+        read.session,
+        _entry(
+            read,
+            held,
+            Action.DOCUMENT_DOWNLOADED,
+            Outcome.ALLOWED,
+            resource=f"documents/{row.id}",
+            detail={"evidence_type": item.evidence_type, "evidence_id": str(item.id)},
+        ),
+    )
+    return DocumentRead(meta=meta, citizen_id=item.citizen_id, chunk_count=row.chunk_count, dek=dek)
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def _audit_read(read: Read, held: HeldGrant, items: list[DisclosedItem]) -> None:
+    """Exactly which claims of which items left the vault (names only, never values)."""
+    disclosed = ";".join(
+        f"{item.evidence_type}/{item.id}:{','.join(sorted(item.claims))}" for item in items
+    )
+    documents = sum(len(item.documents or ()) for item in items)
+    append(
+        read.session,
+        _entry(
+            read,
+            held,
+            Action.READ,
+            Outcome.ALLOWED,
+            resource=f"grants/{held.row.id}/data",
+            detail={"items": len(items), "claims": disclosed, "documents_listed": documents},
+        ),
+    )
+
+
+async def _deny(
+    read: Read, held: HeldGrant | None, reason: Reason | str, *, resource: str | None = None
+) -> None:
+    """Record the refusal and commit it now: the request fails next, and must leave this."""
+    where = resource or f"grants/{read.grant_id}"
+    append(
+        read.session,
+        _entry(
+            read, held, Action.DENY, Outcome.DENIED, resource=where, detail={"reason": str(reason)}
+        ),
+    )
+    await read.session.commit()
+
+
+def _entry(
+    read: Read,
+    held: HeldGrant | None,
+    action: Action,
+    outcome: Outcome,
+    *,
+    resource: str,
+    detail: dict[str, str | int | bool | None],
+) -> Entry:
+    # A grant that is not the caller's names no citizen: the log must not tie the
+    # stranger's probe to someone they could not see.
+    own = held is not None and held.row.client_id == read.caller.client_id
+    return Entry(
+        actor=Actor.CLIENT,
+        action=action,
+        outcome=outcome,
+        client_id=read.caller.client_id,
+        citizen_id=held.row.citizen_id if own and held else None,
+        grant_id=held.row.id if own and held else None,
+        purpose=read.caller.purpose,
+        resource=resource,
+        detail=detail,
+    )

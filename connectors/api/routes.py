@@ -1,0 +1,362 @@
+"""``/connect/v1``: the one door service systems use, each request under a DPoP-bound token.
+
+Thin: every handler opens one writing unit of work (reads write their audit entry),
+authenticates the caller, counts it against its rate limit, calls one service
+function, commits, and shapes the answer (JSON, or JWE when asked and possible).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Stream
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.api.bearer import Caller, Presented, authenticate_caller
+from connectors.api.jwe import JOSE_MEDIA_TYPE, encrypt_for, wants_jwe
+from connectors.api.ratelimit import RateLimiter
+from connectors.api.reads import Read, grant_data, grant_document, grant_for_client
+from connectors.api.schemas import (
+    ConnectGrant,
+    ConsentRequestIn,
+    DisclosedItemOut,
+    DocumentRef,
+    EventOut,
+    EventPage,
+    GrantDataOut,
+    connect_grant,
+)
+from connectors.api.tokens import TokenCache
+from connectors.errors import DPoPError
+from connectors.models import Client
+from connectors.oauth.metadata import resource_identifier
+from consent.disclosure import MAX_ASKED, Asked
+from consent.errors import InvalidToken
+from consent.events import feed
+from consent.grants import GrantStatus, state_at
+from consent.inbox import push_request
+from consent.keys import server_keys
+from consent.requests import Access, to_authorization_details
+from consent.tokens import issue_consent_token
+from pds import errors
+from pds.db import utcnow
+from pds.vault.documents import DocumentDownload, stream_plaintext
+from pds.web.problems import handle_domain_error, problem_responses
+
+CONNECT_PATH = "/connect/v1"
+DPOP_ALGS = "ES256 Ed25519 EdDSA PS256 RS256"
+_NAMES = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=MAX_ASKED * 65,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}(,[A-Za-z0-9_.-]{1,64})*$",
+        description="Comma-separated names; leave out to ask for everything granted.",
+    ),
+]
+
+
+@dataclass(slots=True)
+class ResourceServer:
+    """Per-process state of the connector API: verified tokens and request counts."""
+
+    tokens: TokenCache = field(default_factory=TokenCache)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    session: AsyncSession
+    caller: Caller
+    state: State
+
+    def read(self, grant_id: uuid.UUID) -> Read:
+        db = self.state.db
+        return Read(
+            session=self.session,
+            keys=self.state.key_provider,
+            caller=self.caller,
+            grant_id=grant_id,
+            now=utcnow(),
+            lock=not db.is_sqlite,
+        )
+
+
+@asynccontextmanager
+async def authenticated(request: Request[Any, Any, Any], state: State) -> AsyncIterator[Unit]:
+    """One writing unit of work for an authenticated, counted caller; rolled back unless
+    the handler commits."""
+    settings = state.settings
+    server: ResourceServer = state.resource_server
+    presented = Presented(
+        authorization=request.headers.get("authorization"),
+        dpop=request.headers.getall("dpop", []),
+        method=request.method,
+        url=settings.base_url + request.scope["raw_path"].decode("latin-1"),
+    )
+    async with state.db.sessions() as session:
+        now = time.time()
+        caller = await authenticate_caller(
+            session,
+            presented,
+            cache=server.tokens,
+            keys=state.key_provider,
+            issuer=settings.base_url,
+            audience=resource_identifier(settings.base_url),
+            now=int(now),
+            admit=lambda client_id: server.limiter.take(client_id, now),
+        )
+        yield Unit(session, caller, state)
+    # Outside the request's transaction: the sync takes SQLite's write lock itself.
+    server.limiter.maybe_sync(state.db.sessions, now)
+
+
+def _names(value: str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    names = frozenset(value.split(","))
+    if len(names) > MAX_ASKED:
+        raise errors.InvalidInput(f"Ask for at most {MAX_ASKED} names at a time.")
+    return names
+
+
+def _unauthorized(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[Any]:
+    """401 with ``WWW-Authenticate: DPoP`` naming the error (RFC 9449 §7.1, RFC 6750 §3)."""
+    response = handle_domain_error(request, exc)
+    code = "invalid_dpop_proof" if isinstance(exc, DPoPError) else "invalid_token"
+    response.headers["WWW-Authenticate"] = f'DPoP error="{code}", algs="{DPOP_ALGS}"'
+    return response
+
+
+async def _encryption_key(session: AsyncSession, client_id: str) -> dict[str, Any]:
+    key = await session.scalar(select(Client.encryption_jwk).where(Client.client_id == client_id))
+    if not key:
+        raise errors.NotAcceptable(
+            "This client registered no encryption key; ask for application/json instead."
+        )
+    return dict(key)
+
+
+class ConnectorController(Controller):
+    path = CONNECT_PATH
+    tags = ["connector"]
+    exception_handlers = {InvalidToken: _unauthorized, DPoPError: _unauthorized}
+
+    @get(
+        "/grants/{grant_id:uuid}",
+        operation_id="connectGetGrant",
+        summary="The grant as this client may see it (status, scope, expiry, subject)",
+        responses=problem_responses(400, 401, 403, 404, 429),
+    )
+    async def get_grant(
+        self, request: Request[Any, Any, Any], state: State, grant_id: FromPath[uuid.UUID]
+    ) -> ConnectGrant:
+        async with authenticated(request, state) as unit:
+            read = unit.read(grant_id)
+            held, subject = await grant_for_client(read)
+            token = None
+            current = state_at(held.state, read.now)
+            live = current.status is GrantStatus.ACTIVE and current.expires_at is not None
+            if live and subject and (held.row.pushed or current.scope.access is Access.ONGOING):
+                token = await _consent_token(unit, held.row.id, current, subject)
+            await unit.session.commit()
+            return connect_grant(
+                held.row.id,
+                held.state,
+                read.now,
+                pushed=held.row.pushed,
+                subject=subject,
+                consent_token=token,
+            )
+
+    @get(
+        "/grants/{grant_id:uuid}/data",
+        operation_id="connectGetGrantData",
+        summary="The granted claims, current version, with provenance (JSON or JWE)",
+        responses=problem_responses(400, 401, 403, 404, 406, 429),
+    )
+    async def get_data(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        grant_id: FromPath[uuid.UUID],
+        evidence_type: _NAMES = None,
+        claims: _NAMES = None,
+    ) -> Response[Any]:
+        asked = Asked(evidence_types=_names(evidence_type), claims=_names(claims))
+        async with authenticated(request, state) as unit:
+            read = unit.read(grant_id)
+            key = None
+            if wants_jwe(request.headers.get("accept")):
+                key = await _encryption_key(unit.session, unit.caller.client_id)
+            data = await grant_data(read, asked)
+            await unit.session.commit()
+        body = GrantDataOut(
+            grant_id=data.grant_id,
+            subject=data.subject,
+            purpose=data.purpose,
+            retrieved_at=read.now,
+            items=[_item_out(item, grant_id) for item in data.items],
+        )
+        if key is None:
+            return Response(body, headers={"Cache-Control": "no-store"})
+        encrypted = encrypt_for(key, msgspec.json.encode(body), content_type="json")
+        return Response(
+            encrypted, media_type=JOSE_MEDIA_TYPE, headers={"Cache-Control": "no-store"}
+        )
+
+    @get(
+        "/grants/{grant_id:uuid}/documents/{document_id:uuid}",
+        operation_id="connectGetGrantDocument",
+        summary="A granted document, streamed with its type and digest (or one JWE)",
+        responses=problem_responses(400, 401, 403, 404, 406, 429),
+    )
+    async def get_document(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        grant_id: FromPath[uuid.UUID],
+        document_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        async with authenticated(request, state) as unit:
+            key = None
+            if wants_jwe(request.headers.get("accept")):
+                key = await _encryption_key(unit.session, unit.caller.client_id)
+            found = await grant_document(unit.read(grant_id), document_id)
+            await unit.session.commit()
+        download = DocumentDownload(
+            meta=found.meta,
+            citizen_id=found.citizen_id,
+            chunk_count=found.chunk_count,
+            dek=found.dek,
+        )
+        meta = found.meta
+        headers = {
+            "Cache-Control": "no-store",
+            "Repr-Digest": f"sha-256=:{_b64(bytes.fromhex(meta.sha256))}:",
+        }
+        if key is not None:
+            content = b"".join(
+                [chunk async for chunk in stream_plaintext(state.db.read_sessions, download)]
+            )
+            encrypted = encrypt_for(key, content, content_type=meta.media_type)
+            return Response(encrypted, media_type=JOSE_MEDIA_TYPE, headers=headers)
+        headers["Content-Length"] = str(meta.size)
+        return Stream(
+            stream_plaintext(state.db.read_sessions, download),
+            media_type=meta.media_type,
+            headers=headers,
+        )
+
+    @post(
+        "/consent-requests",
+        operation_id="connectPushConsentRequest",
+        summary="Ask a citizen this client knows by pairwise subject; lands in their inbox",
+        status_code=201,
+        responses=problem_responses(400, 401, 404, 422, 429),
+    )
+    async def push(
+        self, request: Request[Any, Any, Any], state: State, data: JSONBody[ConsentRequestIn]
+    ) -> ConnectGrant:
+        async with authenticated(request, state) as unit:
+            client = await unit.session.get(Client, unit.caller.client_id)
+            assert client is not None  # authenticated callers are registered clients
+            now = utcnow()
+            grant, grant_state = await push_request(
+                unit.session,
+                client_id=client.client_id,
+                purposes=client.purposes,
+                categories=client.categories,
+                subject=data.subject,
+                authorization_details=msgspec.json.encode(data.authorization_details).decode(),
+                now=now,
+            )
+            return connect_grant(grant.id, grant_state, now, pushed=True, subject=data.subject)
+
+    @get(
+        "/events",
+        operation_id="connectListEvents",
+        summary="This client's events after a cursor (grant approved, narrowed, revoked, expired…)",
+        responses=problem_responses(400, 401, 429),
+    )
+    async def events(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        cursor: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> EventPage:
+        async with authenticated(request, state) as unit:
+            page = await feed(unit.session, unit.caller.client_id, after=cursor, limit=limit)
+            await unit.session.commit()
+        return EventPage(
+            events=[
+                EventOut(
+                    id=row.id,
+                    seq=row.seq,
+                    type=row.type,
+                    grant_id=row.grant_id,
+                    occurred_at=row.occurred_at,
+                    data=row.data,
+                )
+                for row in page.events
+            ],
+            next_cursor=page.next_cursor,
+            more=page.more,
+        )
+
+
+async def _consent_token(unit: Unit, grant_id: uuid.UUID, current: Any, subject: str) -> str:
+    settings = unit.state.settings
+    keys = await server_keys(unit.session, unit.state.key_provider)
+    now = int(time.time())
+    return issue_consent_token(
+        keys.signer,
+        issuer=settings.base_url,
+        client_id=unit.caller.client_id,
+        subject=subject,
+        grant_id=str(grant_id),
+        authorization_details=to_authorization_details(current.scope),
+        now=now,
+        expires_at=int(current.expires_at.timestamp()),
+        jti=uuid.uuid4().hex,
+    )
+
+
+def _item_out(item: Any, grant_id: uuid.UUID) -> DisclosedItemOut:
+    documents = None
+    if item.documents is not None:
+        documents = [
+            DocumentRef(
+                id=doc.id,
+                media_type=doc.media_type,
+                size=doc.size,
+                sha256=doc.sha256,
+                href=f"{CONNECT_PATH}/grants/{grant_id}/documents/{doc.id}",
+            )
+            for doc in item.documents
+        ]
+    return DisclosedItemOut(
+        id=item.id,
+        evidence_type=item.evidence_type,
+        category=item.category,
+        version=item.version,
+        version_time=item.version_time,
+        claims=item.claims,
+        provenance=item.provenance,
+        documents=documents,
+    )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
