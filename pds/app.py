@@ -19,7 +19,8 @@ from litestar.template.config import TemplateConfig
 import connectors.oauth
 import pds
 from connectors.api.ratelimit import RateLimiter
-from connectors.api.routes import ConnectorController, ResourceServer
+from connectors.api.routes import ConnectorController
+from connectors.api.unit import ResourceServer
 from connectors.oauth.pages import PAGE_HANDLERS
 from connectors.oauth.routes import OAuthController, authorization_server
 from consent.expiry import sweep_forever

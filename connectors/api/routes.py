@@ -10,9 +10,6 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
@@ -23,10 +20,8 @@ from litestar.response import Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.api.bearer import Caller, Presented, authenticate_caller
 from connectors.api.jwe import JOSE_MEDIA_TYPE, encrypt_for, wants_jwe
-from connectors.api.ratelimit import RateLimiter
-from connectors.api.reads import Read, grant_data, grant_document, grant_for_client
+from connectors.api.reads import grant_data, grant_document, grant_for_client
 from connectors.api.schemas import (
     ConnectGrant,
     ConsentRequestIn,
@@ -37,12 +32,9 @@ from connectors.api.schemas import (
     GrantDataOut,
     connect_grant,
 )
-from connectors.api.tokens import TokenCache
-from connectors.errors import DPoPError
+from connectors.api.unit import CONNECT_PATH, RESOURCE_SERVER_ERRORS, Unit, authenticated
 from connectors.models import Client
-from connectors.oauth.metadata import resource_identifier
 from consent.disclosure import MAX_ASKED, Asked
-from consent.errors import InvalidToken
 from consent.events import feed
 from consent.grants import GrantStatus, state_at
 from consent.inbox import push_request
@@ -52,10 +44,8 @@ from consent.tokens import issue_consent_token
 from pds import errors
 from pds.db import utcnow
 from pds.vault.documents import DocumentDownload, stream_plaintext
-from pds.web.problems import handle_domain_error, problem_responses
+from pds.web.problems import problem_responses
 
-CONNECT_PATH = "/connect/v1"
-DPOP_ALGS = "ES256 Ed25519 EdDSA PS256 RS256"
 _NAMES = Annotated[
     str | None,
     QueryParameter(
@@ -66,61 +56,6 @@ _NAMES = Annotated[
 ]
 
 
-@dataclass(slots=True)
-class ResourceServer:
-    """Per-process state of the connector API: verified tokens and request counts."""
-
-    tokens: TokenCache = field(default_factory=TokenCache)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    session: AsyncSession
-    caller: Caller
-    state: State
-
-    def read(self, grant_id: uuid.UUID) -> Read:
-        db = self.state.db
-        return Read(
-            session=self.session,
-            keys=self.state.key_provider,
-            caller=self.caller,
-            grant_id=grant_id,
-            now=utcnow(),
-            lock=not db.is_sqlite,
-        )
-
-
-@asynccontextmanager
-async def authenticated(request: Request[Any, Any, Any], state: State) -> AsyncIterator[Unit]:
-    """One writing unit of work for an authenticated, counted caller; rolled back unless
-    the handler commits."""
-    settings = state.settings
-    server: ResourceServer = state.resource_server
-    presented = Presented(
-        authorization=request.headers.get("authorization"),
-        dpop=request.headers.getall("dpop", []),
-        method=request.method,
-        url=settings.base_url + request.scope["raw_path"].decode("latin-1"),
-    )
-    async with state.db.sessions() as session:
-        now = time.time()
-        caller = await authenticate_caller(
-            session,
-            presented,
-            cache=server.tokens,
-            keys=state.key_provider,
-            issuer=settings.base_url,
-            audience=resource_identifier(settings.base_url),
-            now=int(now),
-            admit=lambda client_id: server.limiter.take(client_id, now),
-        )
-        yield Unit(session, caller, state)
-    # Outside the request's transaction: the sync takes SQLite's write lock itself.
-    server.limiter.maybe_sync(state.db.sessions, now)
-
-
 def _names(value: str | None) -> frozenset[str] | None:
     if value is None:
         return None
@@ -128,14 +63,6 @@ def _names(value: str | None) -> frozenset[str] | None:
     if len(names) > MAX_ASKED:
         raise errors.InvalidInput(f"Ask for at most {MAX_ASKED} names at a time.")
     return names
-
-
-def _unauthorized(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[Any]:
-    """401 with ``WWW-Authenticate: DPoP`` naming the error (RFC 9449 §7.1, RFC 6750 §3)."""
-    response = handle_domain_error(request, exc)
-    code = "invalid_dpop_proof" if isinstance(exc, DPoPError) else "invalid_token"
-    response.headers["WWW-Authenticate"] = f'DPoP error="{code}", algs="{DPOP_ALGS}"'
-    return response
 
 
 async def _encryption_key(session: AsyncSession, client_id: str) -> dict[str, Any]:
@@ -150,7 +77,7 @@ async def _encryption_key(session: AsyncSession, client_id: str) -> dict[str, An
 class ConnectorController(Controller):
     path = CONNECT_PATH
     tags = ["connector"]
-    exception_handlers = {InvalidToken: _unauthorized, DPoPError: _unauthorized}
+    exception_handlers = RESOURCE_SERVER_ERRORS
 
     @get(
         "/grants/{grant_id:uuid}",
