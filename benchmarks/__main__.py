@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import audit, http_vault, oauth, vault_crypto
+from benchmarks import audit, credentials, http_vault, oauth, vault_crypto
 
 
 def main(argv: list[str]) -> None:
@@ -15,6 +15,8 @@ def main(argv: list[str]) -> None:
     audit.main(argv)
     print()
     oauth.main(argv)
+    print()
+    credentials.main(argv)
 
 
 if __name__ == "__main__":
