@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from e2e.oauth_kit import ISSUER, ServiceKit
-
 if TYPE_CHECKING:
     import httpx
     from litestar.testing import AsyncTestClient
+
+    from e2e.oauth_kit import ServiceKit
 
 CONNECT = "/connect/v1"
 
@@ -20,7 +20,7 @@ def dpop_headers(
     kit: ServiceKit, method: str, path: str, token: str, **proof: Any
 ) -> dict[str, str]:
     """``Authorization: DPoP`` and a fresh proof for ``method path`` bound to ``token``."""
-    url = ISSUER + path.split("?", 1)[0]
+    url = kit.issuer + path.split("?", 1)[0]
     return {
         "Authorization": f"DPoP {token}",
         "DPoP": kit.proof(method, url, access_token=token, **proof),

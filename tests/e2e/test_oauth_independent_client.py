@@ -58,6 +58,7 @@ from e2e.helpers import audit_entries
 from e2e.oauth_kit import REDIRECT_URI, ServiceKit, data_request
 from pds.app import create_app
 from pds.audit.models import AuditEntry
+from pds.vault.evidence_types import EXAMPLE_CLAIMS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -366,6 +367,22 @@ def _flow(
     assert consent["sub"] == access["sub"]
     assert consent["grant_id"] == grant_id
 
+    # The connector API with the library's own DPoP proofs (htm, htu, ath, its key).
+    created = browser.post(
+        base_url + "/api/v1/me/evidence",
+        json={"type": "proof_of_address", "claims": EXAMPLE_CLAIMS["proof_of_address"]},
+    )
+    assert created.status_code == 201, created.text
+    data_url = f"{issuer}/connect/v1/grants/{grant_id}/data"
+    read = service.get(data_url, auth=tokens)
+    assert read.status_code == 200, read.text
+    assert read.json()["subject"] == access["sub"]
+    [item] = read.json()["items"]
+    assert item["claims"] == EXAMPLE_CLAIMS["proof_of_address"]
+    view = service.get(f"{issuer}/connect/v1/grants/{grant_id}", auth=tokens)
+    assert view.status_code == 200, view.text
+    assert view.json()["status"] == "active"
+
     # RFC 7523 §2.1: the consent token buys a fresh access token, bound to the same key.
     fresh = client.jwt_bearer(consent_token, dpop_key=dpop_key)
     assert isinstance(fresh, DPoPToken)
@@ -400,6 +417,9 @@ def _flow(
     assert client.introspect_token(consent_token) == {"active": False}
     with pytest.raises(InvalidGrant):  # a revoked grant's consent token buys nothing
         client.jwt_bearer(consent_token, dpop_key=dpop_key)
+    denied = service.get(data_url, auth=tokens)  # the token is unexpired; the grant is not
+    assert denied.status_code == 403, denied.text
+    assert "items" not in denied.json()
     return grant_id
 
 
