@@ -237,8 +237,11 @@ def _expect(response: httpx.Response, status: int) -> httpx.Response:
     return response
 
 
-async def consent_token(client: httpx.AsyncClient, kit: ServiceKit) -> str:
-    """A new citizen signs in and approves the kit's PAR; the code buys the consent token."""
+async def consent_token(
+    client: httpx.AsyncClient, kit: ServiceKit, details: list[dict[str, Any]] | None = None
+) -> str:
+    """A new citizen signs in and approves the kit's PAR; the code buys the consent token.
+    ``client`` keeps the citizen's session cookie afterwards."""
     creds = {"email": f"bench-{time.time_ns()}@example.com", "password": PASSWORD}
     _expect(await client.post("/api/v1/citizens", json=creds), 201)
     _expect(await client.post("/api/v1/session", json=creds), 201)
@@ -252,7 +255,7 @@ async def consent_token(client: httpx.AsyncClient, kit: ServiceKit) -> str:
             code_challenge=challenge_for(verifier),
             code_challenge_method="S256",
             state="bench",
-            authorization_details=json.dumps(DATA_REQUEST),
+            authorization_details=json.dumps(details or DATA_REQUEST),
         ),
         headers=FORM,
     )

@@ -18,7 +18,6 @@ from litestar.template.config import TemplateConfig
 
 import connectors.oauth
 import pds
-from connectors.api.ratelimit import RateLimiter
 from connectors.api.routes import ConnectorController
 from connectors.api.unit import ResourceServer
 from connectors.oauth.pages import PAGE_HANDLERS
@@ -83,10 +82,10 @@ def create_app(
         else []
     )
 
-    resource_server = ResourceServer(limiter=RateLimiter(limit=settings.connect_rate_limit))
+    resource_server = ResourceServer.for_database(db, rate_limit=settings.connect_rate_limit)
 
     async def dispose_database() -> None:
-        await resource_server.limiter.close()
+        await resource_server.close()
         await db.dispose()
 
     async def make_token_key() -> None:

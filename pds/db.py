@@ -41,6 +41,7 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+POOL_SIZE = 32
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -91,6 +92,12 @@ def utcnow() -> dt.datetime:
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     """Build the async engine for the configured URL, with SQLite made safe for concurrency."""
     url = settings.resolved_database_url
+    # Enough pooled connections for a busy server's concurrent requests: beyond the pool,
+    # "overflow" connections are opened and closed per use, and opening one (the file,
+    # the PRAGMAs below; a TCP and auth round trip on PostgreSQL) costs more than a read.
+    if ":memory:" not in url:  # an in-memory database has one connection (StaticPool)
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_SIZE)
     if url.startswith("sqlite"):
         if not settings.database_url:
             prepare_data_dir(settings)
@@ -104,8 +111,21 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
 
 
 def open_database(settings: Settings, **kwargs: Any) -> Database:
-    """Engine and session factories for the configured database."""
-    return Database(create_engine(settings, **kwargs))
+    """Engine and session factories for the configured database.
+
+    SQLite takes one writer at a time whatever we do; left to its busy handler, waiting
+    writers sleep and poll (1, 2, 5 … 100 ms), so under load a writer can sleep long after
+    the lock came free, and not in arrival order. Writing sessions therefore share one
+    connection: in this process they queue for it in order and start the moment it is
+    released. Other processes still meet the busy handler, as before.
+    """
+    engine = create_engine(settings, **kwargs)
+    if engine.dialect.name != "sqlite" or ":memory:" in settings.resolved_database_url:
+        return Database(engine)
+    writer = create_engine(
+        settings, pool_size=1, max_overflow=0, pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs
+    )
+    return Database(engine, writer)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -137,10 +157,11 @@ WRITE_OPTION = "pds_writes"
 class Database:
     """The engine plus two session factories: one for units of work that write."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, write_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self.write_engine = write_engine or engine
         self.sessions = async_sessionmaker(
-            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+            self.write_engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
         self.read_sessions = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -150,6 +171,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
 
 
 @asynccontextmanager

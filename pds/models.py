@@ -6,10 +6,18 @@ from connectors.models import (
     AuthorizationCode,
     AuthorizationRequest,
     Client,
+    RateLimitWindow,
     RevokedToken,
     UsedJti,
 )
-from consent.models import ConsentReceipt, Grant, GrantEvent, PairwiseSubject
+from consent.models import (
+    ClientEvent,
+    ClientEventCounter,
+    ConsentReceipt,
+    Grant,
+    GrantEvent,
+    PairwiseSubject,
+)
 from pds.accounts.models import Account, Session, SignInAttempt
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode, AuditSubject
 from pds.db import Base
@@ -28,6 +36,8 @@ __all__ = [
     "AuthorizationRequest",
     "CitizenKey",
     "Client",
+    "ClientEvent",
+    "ClientEventCounter",
     "ConsentReceipt",
     "Document",
     "DocumentChunk",
@@ -36,6 +46,7 @@ __all__ = [
     "Grant",
     "GrantEvent",
     "PairwiseSubject",
+    "RateLimitWindow",
     "RevokedToken",
     "Session",
     "SignInAttempt",

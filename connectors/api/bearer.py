@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from connectors.api.tokens import TokenCache
+    from connectors.dpop import SeenJtiAsync
     from pds.keys.provider import KeyProvider
 
 MAX_AUTHORIZATION_LENGTH = 8192
@@ -78,11 +79,15 @@ async def authenticate_caller(
     audience: str,
     now: int,
     admit: Callable[[str], None] = lambda _client_id: None,
+    seen: SeenJtiAsync | None = None,
+    live_checks: bool = True,
 ) -> Caller:
     """The caller, or ``InvalidToken`` / ``InvalidDPoPProof`` (both 401).
 
     ``admit`` sees the client id as soon as the token is known good and may refuse
-    (the rate limit), before the proof and the database are consulted.
+    (the rate limit), before the proof and the database are consulted. The read path
+    passes a ``seen`` collector and ``live_checks=False``: its group commit spends the
+    proof's ``jti`` and checks the token and client in one batch (``connectors.api.commit``).
     """
     token = bearer_token(presented.authorization)
 
@@ -102,7 +107,14 @@ async def authenticate_caller(
         nonce_secret=None,
         access_token=token,
         expected_jkt=claims["cnf"]["jkt"],
+        seen=seen,
     )
+    if live_checks:
+        await _live_checks(session, claims)
+    return _caller(claims)
+
+
+async def _live_checks(session: AsyncSession, claims: Mapping[str, Any]) -> None:
     if await is_revoked(session, claims["jti"]):
         raise InvalidToken("token_revoked")
     status = await session.scalar(
@@ -110,7 +122,6 @@ async def authenticate_caller(
     )
     if status != "active":
         raise InvalidToken("client_not_active")
-    return _caller(claims)
 
 
 def _caller(claims: Mapping[str, Any]) -> Caller:

@@ -15,22 +15,21 @@ of (not its own, or no such grant) is "not found"; one it holds but may not use 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import select
 
-from consent.disclosure import Asked, Cut, cut
-from consent.grants import GrantState, GrantStatus, fold, state_at
+from connectors.api.disclose import HeldGrant, decide_read
+from consent.grants import GrantStatus, fold, state_at
 from consent.models import Grant
 from consent.models import GrantEvent as GrantEventRow
-from consent.policy import Decision, ReadRequest, Reason, Resource, covering_items, decide
+from consent.policy import Reason
 from consent.service import decode_event, pairwise_subject
 from pds.audit.entry import Action, Actor, Entry, Outcome
 from pds.audit.service import append
 from pds.errors import Forbidden, NotFound
 from pds.vault.datakeys import unwrap_data_key
-from pds.vault.models import CitizenKey, Document, EvidenceItem, EvidenceVersion
-from pds.vault.sealing import CLAIMS, PROVENANCE, item_context, open_json
+from pds.vault.models import CitizenKey, Document, EvidenceItem
 from pds.vault.service import open_document_meta
 
 if TYPE_CHECKING:
@@ -92,32 +91,6 @@ class Read:
     lock: bool
 
 
-@dataclass(frozen=True, slots=True)
-class HeldGrant:
-    row: Grant
-    state: GrantState
-
-
-@dataclass(frozen=True, slots=True)
-class DisclosedItem:
-    id: uuid.UUID
-    evidence_type: str
-    category: str
-    version: int
-    version_time: dt.datetime
-    claims: dict[str, Any]
-    provenance: dict[str, Any]
-    documents: list[DocumentView] | None
-
-
-@dataclass(frozen=True, slots=True)
-class GrantData:
-    grant_id: uuid.UUID
-    subject: str
-    purpose: str
-    items: list[DisclosedItem]
-
-
 # --- the grant ------------------------------------------------------------------------------
 
 
@@ -164,116 +137,6 @@ async def _live(read: Read) -> HeldGrant:
     return held
 
 
-# --- data -----------------------------------------------------------------------------------
-
-
-async def grant_data(read: Read, asked: Asked) -> GrantData:
-    """Every granted claim (cut to ``asked``) of the citizen's current evidence, audited."""
-    held = await _live(read)
-    citizen = held.row.citizen_id
-    assert citizen is not None  # an active grant has its citizen (the fold enforces it)
-    found = (
-        await read.session.execute(
-            select(EvidenceItem, EvidenceVersion, CitizenKey.wrapped_dek, CitizenKey.kek_version)
-            .join(
-                EvidenceVersion,
-                (EvidenceVersion.item_id == EvidenceItem.id)
-                & (EvidenceVersion.version == EvidenceItem.current_version),
-            )
-            .join(CitizenKey, CitizenKey.citizen_id == EvidenceItem.citizen_id)
-            .where(EvidenceItem.citizen_id == citizen)
-            .order_by(EvidenceItem.id)
-        )
-    ).all()
-    dek: DataKey | None = None
-    items: list[DisclosedItem] = []
-    for item, version, wrapped, kek_version in found:
-        if not _reaches(held.state, item):
-            continue
-        if dek is None:
-            dek = unwrap_data_key(
-                read.keys,
-                CitizenKey(citizen_id=citizen, wrapped_dek=wrapped, kek_version=kek_version),
-            )
-        disclosed = await _disclose(read, held, dek=dek, item=item, version=version, asked=asked)
-        if disclosed is not None:
-            items.append(disclosed)
-    _audit_read(read, held, items)
-    subject = await pairwise_subject(read.session, held.row.client_id, citizen)
-    return GrantData(held.row.id, subject, held.state.scope.purpose.term.value, items)
-
-
-def _reaches(state: GrantState, item: EvidenceItem) -> bool:
-    """Cheap pre-filter on the clear columns, so only covered items are decrypted."""
-    return bool(covering_items(state.scope, item.evidence_type, item.category))
-
-
-async def _disclose(
-    read: Read,
-    held: HeldGrant,
-    *,
-    dek: DataKey,
-    item: EvidenceItem,
-    version: EvidenceVersion,
-    asked: Asked,
-) -> DisclosedItem | None:
-    citizen = item.citizen_id
-    claims = open_json(
-        dek, version.claims_sealed, item_context(citizen, item.id, version.version, CLAIMS)
-    )
-    part = cut(held.state.scope, item.evidence_type, item.category, claims, asked)
-    if part is None or not _allowed(read, held, item, part):
-        return None
-    provenance = open_json(
-        dek, version.provenance_sealed, item_context(citizen, item.id, version.version, PROVENANCE)
-    )
-    documents = await _documents(read.session, dek, item) if part.documents else None
-    return DisclosedItem(
-        id=item.id,
-        evidence_type=item.evidence_type,
-        category=item.category,
-        version=version.version,
-        version_time=version.created_at,
-        claims={name: claims[name] for name in sorted(part.claims)},
-        provenance=provenance,
-        documents=documents,
-    )
-
-
-def _allowed(read: Read, held: HeldGrant, item: EvidenceItem, part: Cut) -> bool:
-    """The policy decision point confirms the cut; a disagreement withholds the item."""
-    decision = _decide(read, held, item, claims=part.claims)
-    if decision.allowed and part.documents:
-        decision = _decide(read, held, item, document=True)
-    return decision.allowed
-
-
-def _decide(
-    read: Read,
-    held: HeldGrant,
-    item: EvidenceItem,
-    *,
-    claims: frozenset[str] | None = None,
-    document: bool = False,
-) -> Decision:
-    resource = Resource(
-        citizen_id=str(item.citizen_id),
-        evidence_type=item.evidence_type,
-        category=item.category,
-        claims=claims,
-        document=document,
-    )
-    request = ReadRequest(read.caller.client_id, read.caller.purpose or "", resource)
-    return decide(held.state, request, read.now)
-
-
-async def _documents(session: AsyncSession, dek: DataKey, item: EvidenceItem) -> list[DocumentView]:
-    rows = await session.scalars(
-        select(Document).where(Document.item_id == item.id).order_by(Document.id)
-    )
-    return [open_document_meta(dek, item.citizen_id, row) for row in rows]
-
-
 # --- one document ---------------------------------------------------------------------------
 
 
@@ -300,7 +163,7 @@ async def grant_document(read: Read, document_id: uuid.UUID) -> DocumentRead:
         await _deny(read, held, "unknown_document", resource=f"documents/{document_id}")
         raise DocumentUnknown("There is no document with this id under this grant.")
     row, item, wrapped = found
-    decision = _decide(read, held, item, document=True)
+    decision = decide_read(read.caller, held, item, read.now, document=True)
     if not decision.allowed:
         await _deny(read, held, decision.reason, resource=f"documents/{document_id}")
         raise DocumentUnknown("There is no document with this id under this grant.")
@@ -321,25 +184,6 @@ async def grant_document(read: Read, document_id: uuid.UUID) -> DocumentRead:
 
 
 # --- audit ----------------------------------------------------------------------------------
-
-
-def _audit_read(read: Read, held: HeldGrant, items: list[DisclosedItem]) -> None:
-    """Exactly which claims of which items left the vault (names only, never values)."""
-    disclosed = ";".join(
-        f"{item.evidence_type}/{item.id}:{','.join(sorted(item.claims))}" for item in items
-    )
-    documents = sum(len(item.documents or ()) for item in items)
-    append(
-        read.session,
-        _entry(
-            read,
-            held,
-            Action.READ,
-            Outcome.ALLOWED,
-            resource=f"grants/{held.row.id}/data",
-            detail={"items": len(items), "claims": disclosed, "documents_listed": documents},
-        ),
-    )
 
 
 async def _deny(

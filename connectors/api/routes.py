@@ -20,8 +20,9 @@ from litestar.response import Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.api.data_read import DataRead, read_data
 from connectors.api.jwe import JOSE_MEDIA_TYPE, encrypt_for, wants_jwe
-from connectors.api.reads import grant_data, grant_document, grant_for_client
+from connectors.api.reads import grant_document, grant_for_client
 from connectors.api.schemas import (
     ConnectGrant,
     ConsentRequestIn,
@@ -32,7 +33,13 @@ from connectors.api.schemas import (
     GrantDataOut,
     connect_grant,
 )
-from connectors.api.unit import CONNECT_PATH, RESOURCE_SERVER_ERRORS, Unit, authenticated
+from connectors.api.unit import (
+    CONNECT_PATH,
+    RESOURCE_SERVER_ERRORS,
+    ResourceServer,
+    Unit,
+    authenticated,
+)
 from connectors.models import Client
 from consent.disclosure import MAX_ASKED, Asked
 from consent.events import feed
@@ -121,13 +128,21 @@ class ConnectorController(Controller):
         claims: _NAMES = None,
     ) -> Response[Any]:
         asked = Asked(evidence_types=_names(evidence_type), claims=_names(claims))
-        async with authenticated(request, state) as unit:
-            read = unit.read(grant_id)
+        server: ResourceServer = state.resource_server
+        async with authenticated(request, state, reading=True) as unit:
             key = None
             if wants_jwe(request.headers.get("accept")):
                 key = await _encryption_key(unit.session, unit.caller.client_id)
-            data = await grant_data(read, asked)
-            await unit.session.commit()
+            read = DataRead(
+                session=unit.session,
+                keys=state.key_provider,
+                caller=unit.caller,
+                grant_id=grant_id,
+                asked=asked,
+                now=utcnow(),
+                jti_rows=unit.jti_rows,
+            )
+            data = await read_data(read, server.grants, server.committer)
         body = GrantDataOut(
             grant_id=data.grant_id,
             subject=data.subject,

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connectors.api.bearer import Caller, Presented, authenticate_caller
+from connectors.api.commit import GroupCommitter
+from connectors.api.data_read import GrantCache
 from connectors.api.ratelimit import RateLimiter
 from connectors.api.reads import Read
 from connectors.api.tokens import TokenCache
 from connectors.errors import DPoPError
 from connectors.oauth.metadata import resource_identifier
+from connectors.oauth.replay import deferred_check
 from consent.errors import InvalidToken
 from pds.db import utcnow
 from pds.web.problems import handle_domain_error
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds import errors
+    from pds.db import Database
 
 CONNECT_PATH = "/connect/v1"
 DPOP_ALGS = "ES256 Ed25519 EdDSA PS256 RS256"
@@ -36,10 +40,22 @@ DPOP_ALGS = "ES256 Ed25519 EdDSA PS256 RS256"
 
 @dataclass(slots=True)
 class ResourceServer:
-    """Per-process state of the connector API: verified tokens and request counts."""
+    """Per-process state of the connector API: verified tokens, request counts, approved
+    grants, and the group commit of reads."""
 
+    committer: GroupCommitter
     tokens: TokenCache = field(default_factory=TokenCache)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    grants: GrantCache = field(default_factory=GrantCache)
+
+    @classmethod
+    def for_database(cls, db: Database, *, rate_limit: int) -> ResourceServer:
+        committer = GroupCommitter(db.sessions, lock_grants=not db.is_sqlite)
+        return cls(committer=committer, limiter=RateLimiter(limit=rate_limit))
+
+    async def close(self) -> None:
+        await self.committer.close()
+        await self.limiter.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +63,8 @@ class Unit:
     session: AsyncSession
     caller: Caller
     state: State
+    jti_rows: list[dict[str, Any]] = field(default_factory=list)
+    """For a reading unit: the proof's ``jti`` rows, spent later by the group commit."""
 
     def read(self, grant_id: uuid.UUID) -> Read:
         db = self.state.db
@@ -61,9 +79,13 @@ class Unit:
 
 
 @asynccontextmanager
-async def authenticated(request: Request[Any, Any, Any], state: State) -> AsyncIterator[Unit]:
-    """One writing unit of work for an authenticated, counted caller; rolled back unless
-    the handler commits."""
+async def authenticated(
+    request: Request[Any, Any, Any], state: State, *, reading: bool = False
+) -> AsyncIterator[Unit]:
+    """One unit of work for an authenticated, counted caller. Writing (the default): a
+    writing session the handler commits, the proof spent in it. ``reading``: a read-only
+    snapshot, the proof's ``jti`` collected for the group commit (``connectors.api.commit``),
+    which also does the token and client checks."""
     settings = state.settings
     server: ResourceServer = state.resource_server
     presented = Presented(
@@ -72,7 +94,9 @@ async def authenticated(request: Request[Any, Any, Any], state: State) -> AsyncI
         method=request.method,
         url=settings.base_url + request.scope["raw_path"].decode("latin-1"),
     )
-    async with state.db.sessions() as session:
+    jti_rows: list[dict[str, Any]] = []
+    sessions = state.db.read_sessions if reading else state.db.sessions
+    async with sessions() as session:
         now = time.time()
         caller = await authenticate_caller(
             session,
@@ -83,8 +107,10 @@ async def authenticated(request: Request[Any, Any, Any], state: State) -> AsyncI
             audience=resource_identifier(settings.base_url),
             now=int(now),
             admit=lambda client_id: server.limiter.take(client_id, now),
+            seen=deferred_check("dpop", jti_rows) if reading else None,
+            live_checks=not reading,
         )
-        yield Unit(session, caller, state)
+        yield Unit(session, caller, state, jti_rows)
     # Outside the request's transaction: the sync takes SQLite's write lock itself.
     server.limiter.maybe_sync(state.db.sessions, now)
 

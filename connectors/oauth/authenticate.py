@@ -14,7 +14,7 @@ from connectors.client_auth import (
     unverified_client_id,
     verify_client_assertion_async,
 )
-from connectors.dpop import DPoPProof, verify_proof_async
+from connectors.dpop import DPoPProof, SeenJtiAsync, verify_proof_async
 from connectors.errors import InvalidClient, InvalidDPoPProof
 from connectors.oauth.replay import replay_check
 from connectors.registry import JwksUnavailable, client_jwks, get_client, is_active
@@ -101,8 +101,12 @@ async def check_dpop(
     nonce_secret: bytes | None,
     access_token: str | None = None,
     expected_jkt: str | None = None,
+    seen: SeenJtiAsync | None = None,
 ) -> DPoPProof:
-    """The request's one DPoP proof, verified for ``method url`` (RFC 9449 §4.3)."""
+    """The request's one DPoP proof, verified for ``method url`` (RFC 9449 §4.3).
+
+    ``seen`` defaults to spending the ``jti`` in ``session`` now; the read path passes
+    a collector and spends it in its group commit."""
     if len(header_values) != 1:
         raise InvalidDPoPProof("dpop_header_count")
     return await verify_proof_async(
@@ -110,7 +114,7 @@ async def check_dpop(
         method=method,
         url=url,
         now=now,
-        seen=replay_check(session, "dpop"),
+        seen=seen or replay_check(session, "dpop"),
         nonce_secret=nonce_secret,
         access_token=access_token,
         expected_jkt=expected_jkt,

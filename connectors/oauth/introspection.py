@@ -55,7 +55,8 @@ class TokenAct:
     now: dt.datetime
 
 
-def _jti_hash(jti: str) -> bytes:
+def token_jti_hash(jti: str) -> bytes:
+    """How a revoked access token is keyed in ``revoked_tokens``."""
     return hashlib.sha256(jti.encode("utf-8", "surrogatepass")).digest()
 
 
@@ -149,7 +150,7 @@ async def _revoke_access_token(act: TokenAct, claims: Mapping[str, Any]) -> None
         act.session,
         RevokedToken.__table__,  # type: ignore[arg-type]
         {
-            "jti_hash": _jti_hash(str(claims["jti"])),
+            "jti_hash": token_jti_hash(str(claims["jti"])),
             "expires_at": dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC),
         },
     )
@@ -191,6 +192,6 @@ async def _give_up_grant(act: TokenAct, claims: Mapping[str, Any]) -> None:
 async def is_revoked(session: AsyncSession, jti: str) -> bool:
     """For resource servers: whether the client gave this access token up."""
     found = await session.scalar(
-        select(RevokedToken.jti_hash).where(RevokedToken.jti_hash == _jti_hash(jti))
+        select(RevokedToken.jti_hash).where(RevokedToken.jti_hash == token_jti_hash(jti))
     )
     return found is not None

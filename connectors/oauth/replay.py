@@ -60,3 +60,21 @@ async def respend(session: AsyncSession) -> None:
     """After a rollback: record again every value this session had spent."""
     for row in session.info.pop(_SPENT, []):
         await _insert(session, row)
+
+
+def deferred_check(
+    kind: str, rows: list[dict[str, object]]
+) -> Callable[[str, str, int], Awaitable[bool]]:
+    """A ``seen`` callback that only collects the row to insert: for a caller that spends
+    the values later, in one batch (``connectors.api.commit``), where a replay loses."""
+
+    async def seen(jti: str, scope: str, expires_at: int) -> bool:
+        rows.append(
+            {
+                "jti_hash": _key(kind, scope, jti),
+                "expires_at": dt.datetime.fromtimestamp(expires_at, dt.UTC),
+            }
+        )
+        return False
+
+    return seen

@@ -15,6 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from pds import errors
 from pds.logs import request_id_var
@@ -168,10 +169,13 @@ def _validation_problem(exc: ValidationException) -> Response[Any]:
     return problem(400, "invalid_request", "The request is not valid", detail, errors=fields)
 
 
-def handle_database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
-    """SQLite's write lock not free within the busy timeout is overload, not a bug: 503 with
-    a hint to retry. The unit of work was rolled back, so nothing of it was written."""
-    if "database is locked" not in str(exc.orig):
+def handle_database_busy(
+    request: Request[Any, Any, Any], exc: OperationalError | PoolTimeout
+) -> Response[Any]:
+    """SQLite's write lock (or this process's one writing connection) not free within the
+    busy timeout is overload, not a bug: 503 with a hint to retry. The unit of work was
+    rolled back, so nothing of it was written."""
+    if isinstance(exc, OperationalError) and "database is locked" not in str(exc.orig):
         return handle_unexpected(request, exc)
     log.warning("database busy: %s %s", request.method, request.url.path)
     return problem(
@@ -200,6 +204,7 @@ def _internal_error() -> Response[Any]:
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     errors.DomainError: handle_domain_error,
     OperationalError: handle_database_busy,
+    PoolTimeout: handle_database_busy,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

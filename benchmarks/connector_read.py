@@ -1,0 +1,248 @@
+"""The product's headline figure: authenticated reads of granted data over real HTTP.
+
+``pds serve`` (the real server process, audit sequencer on) runs in a subprocess on the
+embedded SQLite default (or on PostgreSQL with ``--postgres URL``). A fixed pool of
+service clients, each with its own DPoP key, grant and access token, reads
+``GET /connect/v1/grants/{id}/data``: token and DPoP proof verification, the live grant
+check, decryption of a ~4 KiB evidence item, a durable audit entry, a JSON answer.
+``/healthz`` is measured by the same load generator, in the same run, at the same
+concurrency: the ratio of the two throughputs is the figure that matters.
+
+Every request carries its own DPoP proof (fresh ``jti``, ``ath``), signed before the
+clock starts (``benchmarks._loadgen``). Each level is sized from a warm-up so it runs for
+about ``SECONDS``, inside the proofs' 60-second ``iat`` window, and waits for the audit
+sequencer to drain before the next. Failed requests are counted and shown.
+
+Run with ``python -m benchmarks.connector_read [--quick] [--postgres URL] [--profile]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+import jwt as pyjwt
+from sqlalchemy import text
+
+from benchmarks._loadgen import Load, drive, get_request
+from benchmarks._oauth_setup import (
+    ServiceKit,
+    consent_token,
+    free_port,
+    jwt_bearer_params,
+    pds_serve,
+    post_token,
+    register,
+)
+from pds import migrate
+from pds.db import open_database
+from pds.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+CLIENTS: Final = 8
+LEVELS: Final = (8, 32)
+SECONDS: Final = 8.0
+TARGET_RATIO: Final = 0.20
+TARGET_P99_MS: Final = 20.0
+DETAILS: Final[list[dict[str, Any]]] = [
+    {
+        "type": "pds_data_request",
+        "items": [{"evidence_type": "household_members", "required": True}],
+        "purpose": {
+            "term": "sector-publicservices:HousingWelfareManagement",
+            "description": "To check who lives with you for your housing application.",
+        },
+        "lawful_basis": "public_task",
+        "access": "ongoing",
+        "duration": "P30D",
+    }
+]
+
+
+def household(size: int = 20) -> dict[str, Any]:
+    """About 4 KiB of claims: twenty members with long names."""
+    members = [
+        {
+            "full_name": f"Member {i} " + "Okafor-Lindqvist-Abernathy-" * 4,
+            "date_of_birth": f"19{50 + i}-0{1 + i % 9}-1{i % 9}",
+            "relationship": "self" if i == 0 else "child",
+        }
+        for i in range(size)
+    ]
+    return {"members": members}
+
+
+@dataclass
+class Reader:
+    """One service client: its kit, grant, current access token and the data path."""
+
+    kit: ServiceKit
+    consent: str
+    grant_id: str = ""
+    access_token: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"/connect/v1/grants/{self.grant_id}/data"
+
+
+async def _setup_readers(base: str, settings: Settings) -> list[Reader]:
+    readers = []
+    for _ in range(CLIENTS):
+        kit = ServiceKit(issuer=base)
+        await register(settings, kit)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            consent = await consent_token(client, kit, DETAILS)
+            made = await client.post(
+                "/api/v1/me/evidence", json={"type": "household_members", "claims": household()}
+            )
+            if made.status_code != 201:
+                raise RuntimeError(f"evidence: {made.status_code} {made.text}")
+        readers.append(Reader(kit, consent))
+    await _refresh(base, readers)
+    return readers
+
+
+async def _refresh(base: str, readers: Sequence[Reader]) -> None:
+    """Fresh access tokens (they live five minutes) through each consent token."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for reader in readers:
+            answer, _ = await post_token(client, reader.kit, jwt_bearer_params(reader.consent))
+            if answer.status_code != 200:
+                raise RuntimeError(f"token: {answer.status_code} {answer.text}")
+            reader.access_token = answer.json()["access_token"]
+            reader.grant_id = answer.json()["grant_id"]
+
+
+def _ath(token: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(token.encode()).digest()).rstrip(b"=").decode()
+
+
+def _data_requests(base: str, host: str, readers: Sequence[Reader], count: int) -> list[bytes]:
+    """``count`` reads spread over the readers, each with its own signed proof."""
+    now = int(time.time())
+    built = []
+    for i in range(count):
+        reader = readers[i % len(readers)]
+        kit = reader.kit
+        claims = {
+            "jti": str(uuid.uuid4()),
+            "htm": "GET",
+            "htu": base + reader.path,
+            "iat": now,
+            "ath": _ath(reader.access_token),
+        }
+        proof = pyjwt.encode(
+            claims, kit.dpop_key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": kit.dpop_jwk}
+        )
+        headers = {"Authorization": f"DPoP {reader.access_token}", "DPoP": proof}
+        built.append(get_request(host, reader.path, headers))
+    return built
+
+
+async def _backlog(settings: Settings, timeout: float = 180) -> None:
+    """Wait until the audit sequencer has taken in every entry."""
+    db = open_database(settings)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            async with db.engine.connect() as connection:
+                query = text("SELECT count(*) FROM audit_entries WHERE leaf_index IS NULL")
+                if not (await connection.execute(query)).scalar_one():
+                    return
+            await asyncio.sleep(0.25)
+        raise RuntimeError("the audit sequencer did not drain")
+    finally:
+        await db.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    concurrency: int
+    healthz: Load
+    data: Load
+
+    @property
+    def ratio(self) -> float:
+        return self.data.rps / self.healthz.rps
+
+
+async def _measure(base: str, settings: Settings, quick: bool) -> list[Row]:
+    port = int(base.rsplit(":", 1)[1])
+    host = f"127.0.0.1:{port}"
+    readers = await _setup_readers(base, settings)
+    rows = []
+    for concurrency in (32,) if quick else LEVELS:
+        await _refresh(base, readers)
+        warm = await drive("127.0.0.1", port, _data_requests(base, host, readers, 400), concurrency)
+        count = int(min(40_000, max(1_000, warm.rps * (2 if quick else SECONDS))))
+        requests = _data_requests(base, host, readers, count)
+        await _backlog(settings)
+        data = await drive("127.0.0.1", port, requests, concurrency)
+        await _backlog(settings)
+        health = [get_request(host, "/healthz")] * max(count, 5_000)
+        healthz = await drive("127.0.0.1", port, health, concurrency)
+        rows.append(Row(concurrency, healthz, data))
+    return rows
+
+
+def _settings(data_dir: Path, postgres: str | None) -> Settings:
+    settings = Settings(data_dir=data_dir)
+    if postgres:
+        settings = replace(settings, database_url=postgres)
+    return settings
+
+
+def run(*, quick: bool = False, postgres: str | None = None) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="pds-bench-read-") as folder:
+        data_dir = Path(folder)
+        settings = _settings(data_dir, postgres)
+        migrate.upgrade(settings)
+        if postgres:
+            os.environ["PDS_DATABASE_URL"] = postgres
+        with pds_serve(data_dir, free_port()) as base:
+            return asyncio.run(_measure(base, settings, quick))
+
+
+def format_table(rows: Sequence[Row], backend: str) -> str:
+    lines = [
+        f"GET /connect/v1/grants/{{id}}/data vs /healthz, pds serve on {backend}, {CLIENTS} clients",
+        f"{'conns':>5} {'data rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'healthz rps':>11} "
+        f"{'p99 ms':>7} {'ratio':>6}  failed",
+    ]
+    for row in rows:
+        failed = dict(row.data.failed) or "-"
+        lines.append(
+            f"{row.concurrency:>5} {row.data.rps:>9.0f} {row.data.p50:>7.1f} {row.data.p99:>7.1f} "
+            f"{row.healthz.rps:>11.0f} {row.healthz.p99:>7.1f} {row.ratio:>6.3f}  {failed}"
+        )
+    lines.append(f"target at 32 connections: ratio >= {TARGET_RATIO}, p99 < {TARGET_P99_MS} ms")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+    postgres = argv[argv.index("--postgres") + 1] if "--postgres" in argv else None
+    if "--profile" in argv:
+        from benchmarks._read_profile import profile  # noqa: PLC0415 - only this mode needs it
+
+        print(profile(count=300 if "--quick" in argv else 1000))
+        return
+    rows = run(quick="--quick" in argv, postgres=postgres)
+    print(format_table(rows, "PostgreSQL" if postgres else "SQLite"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,194 @@
+"""What a read under a grant may see of the citizen's evidence, item by item.
+
+For each item of the citizen's current evidence the grant reaches (judged on the clear
+type and category columns first, so nothing else is decrypted), the claims are opened,
+cut to held ∩ granted ∩ asked (``consent.disclosure``), and the cut is put to the policy
+decision point, which has the last word: an item it would not allow is withheld.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from consent.disclosure import cut
+from consent.policy import ReadRequest, Resource, covering_items, decide
+from pds.audit.entry import Action, Actor, Entry, Outcome
+from pds.logs import request_id_var
+from pds.vault.datakeys import unwrap_data_key
+from pds.vault.models import CitizenKey, Document, EvidenceItem, EvidenceVersion
+from pds.vault.sealing import CLAIMS, PROVENANCE, item_context, open_json
+from pds.vault.service import open_document_meta
+
+if TYPE_CHECKING:
+    import datetime as dt
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from connectors.api.bearer import Caller
+    from consent.disclosure import Asked, Cut
+    from consent.grants import GrantState
+    from consent.models import Grant
+    from consent.policy import Decision
+    from pds.keys.provider import KeyProvider
+    from pds.vault.envelope import DataKey
+    from pds.vault.views import DocumentView
+
+
+@dataclass(frozen=True, slots=True)
+class HeldGrant:
+    row: Grant
+    state: GrantState
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosedItem:
+    id: uuid.UUID
+    evidence_type: str
+    category: str
+    version: int
+    version_time: dt.datetime
+    claims: dict[str, Any]
+    provenance: dict[str, Any]
+    documents: list[DocumentView] | None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantData:
+    grant_id: uuid.UUID
+    subject: str
+    purpose: str
+    items: list[DisclosedItem]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    session: AsyncSession
+    caller: Caller
+    held: HeldGrant
+    asked: Asked
+    now: dt.datetime
+
+
+async def disclose_all(
+    session: AsyncSession,
+    *,
+    keys: KeyProvider,
+    caller: Caller,
+    held: HeldGrant,
+    asked: Asked,
+    now: dt.datetime,
+) -> list[DisclosedItem]:
+    """Every item the grant reaches, cut to what this read may see, in one query."""
+    citizen = held.row.citizen_id
+    found = (
+        await session.execute(
+            select(EvidenceItem, EvidenceVersion, CitizenKey.wrapped_dek, CitizenKey.kek_version)
+            .join(
+                EvidenceVersion,
+                (EvidenceVersion.item_id == EvidenceItem.id)
+                & (EvidenceVersion.version == EvidenceItem.current_version),
+            )
+            .join(CitizenKey, CitizenKey.citizen_id == EvidenceItem.citizen_id)
+            .where(EvidenceItem.citizen_id == citizen)
+            .order_by(EvidenceItem.id)
+        )
+    ).all()
+    reader = _Reader(session, caller, held, asked, now)
+    dek: DataKey | None = None
+    items: list[DisclosedItem] = []
+    for item, version, wrapped, kek_version in found:
+        if not covering_items(held.state.scope, item.evidence_type, item.category):
+            continue
+        if dek is None:
+            key_row = CitizenKey(citizen_id=citizen, wrapped_dek=wrapped, kek_version=kek_version)
+            dek = unwrap_data_key(keys, key_row)
+        disclosed = await _disclose(reader, dek, item, version)
+        if disclosed is not None:
+            items.append(disclosed)
+    return items
+
+
+async def _disclose(
+    reader: _Reader, dek: DataKey, item: EvidenceItem, version: EvidenceVersion
+) -> DisclosedItem | None:
+    citizen = item.citizen_id
+    claims = open_json(
+        dek, version.claims_sealed, item_context(citizen, item.id, version.version, CLAIMS)
+    )
+    part = cut(reader.held.state.scope, item.evidence_type, item.category, claims, reader.asked)
+    if part is None or not _allowed(reader, item, part):
+        return None
+    provenance = open_json(
+        dek, version.provenance_sealed, item_context(citizen, item.id, version.version, PROVENANCE)
+    )
+    documents = await _documents(reader.session, dek, item) if part.documents else None
+    return DisclosedItem(
+        id=item.id,
+        evidence_type=item.evidence_type,
+        category=item.category,
+        version=version.version,
+        version_time=version.created_at,
+        claims={name: claims[name] for name in sorted(part.claims)},
+        provenance=provenance,
+        documents=documents,
+    )
+
+
+def _allowed(reader: _Reader, item: EvidenceItem, part: Cut) -> bool:
+    """The policy decision point confirms the cut; a disagreement withholds the item."""
+    decision = decide_read(reader.caller, reader.held, item, reader.now, claims=part.claims)
+    if decision.allowed and part.documents:
+        decision = decide_read(reader.caller, reader.held, item, reader.now, document=True)
+    return decision.allowed
+
+
+def decide_read(
+    caller: Caller,
+    held: HeldGrant,
+    item: EvidenceItem,
+    now: dt.datetime,
+    *,
+    claims: frozenset[str] | None = None,
+    document: bool = False,
+) -> Decision:
+    """The policy decision for reading ``claims`` (or a document) of ``item``."""
+    resource = Resource(
+        citizen_id=str(item.citizen_id),
+        evidence_type=item.evidence_type,
+        category=item.category,
+        claims=claims,
+        document=document,
+    )
+    request = ReadRequest(caller.client_id, caller.purpose or "", resource)
+    return decide(held.state, request, now)
+
+
+async def _documents(session: AsyncSession, dek: DataKey, item: EvidenceItem) -> list[DocumentView]:
+    rows = await session.scalars(
+        select(Document).where(Document.item_id == item.id).order_by(Document.id)
+    )
+    return [open_document_meta(dek, item.citizen_id, row) for row in rows]
+
+
+def read_entry(caller: Caller, held: HeldGrant, items: list[DisclosedItem]) -> Entry:
+    """Exactly which claims of which items left the vault (names only, never values)."""
+    disclosed = ";".join(
+        f"{item.evidence_type}/{item.id}:{','.join(sorted(item.claims))}" for item in items
+    )
+    documents = sum(len(item.documents or ()) for item in items)
+    return Entry(
+        actor=Actor.CLIENT,
+        action=Action.READ,
+        outcome=Outcome.ALLOWED,
+        client_id=caller.client_id,
+        citizen_id=held.row.citizen_id,
+        grant_id=held.row.id,
+        purpose=caller.purpose,
+        resource=f"grants/{held.row.id}/data",
+        request_id=request_id_var.get(),
+        detail={"items": len(items), "claims": disclosed, "documents_listed": documents},
+    )
