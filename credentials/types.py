@@ -12,6 +12,15 @@ The ``vct`` is a URL under a base the deployment chooses (its public URL), e.g.
 version: the draft requires a new ``vct`` for an incompatible change, so a change to a
 type's claims bumps ``version`` and old credentials keep meaning what they meant.
 ``type_metadata`` gives the JSON document to publish at that URL.
+
+Grants. Consent is asked for in evidence types, categories and claim names (a
+``pds_data_request``), not in credential types, so each type names the evidence type and
+category it stands for, and a grant reaches a credential exactly as it would reach an
+evidence item of that type filed under that category: a category item reaches every
+credential filed under it; an evidence-type item reaches the credentials standing for that
+type; an item naming claims grants the credential's claims *of the same name* only (so a
+grant of ``council_tax_bill`` ``band`` discloses a council tax account credential's
+``band`` and nothing else). The decision itself is ``consent.policy.decide``'s.
 """
 
 from __future__ import annotations
@@ -47,11 +56,20 @@ class CredentialType:
     display_name: str
     description: str
     claims: tuple[ClaimType, ...]
+    evidence_type: str
+    """The evidence type a grant names to reach this credential (see "Grants" above)."""
+    category: str
+    """The personal-data category the credential is filed under for consent."""
     version: int = 1
 
     def vct(self, base: str) -> str:
         """The collision-resistant type name under the deployment's ``base`` URL."""
         return f"{base.rstrip('/')}/vct/{self.slug}/{self.version}"
+
+    @property
+    def always_shown(self) -> frozenset[str]:
+        """Claims every presentation carries (not selectively disclosable)."""
+        return frozenset(claim.name for claim in self.claims if not claim.disclosable)
 
     @property
     def disclosable(self) -> tuple[ClaimPath, ...]:
@@ -74,6 +92,8 @@ _ADDRESS: Final = _claim(
 TYPES: Final[tuple[CredentialType, ...]] = (
     CredentialType(
         slug="proof-of-residence",
+        evidence_type="proof_of_address",
+        category="residency",
         name="Proof of residence",
         display_name="Lives in the borough",
         description="Shows that you live in the borough, and since when.",
@@ -88,6 +108,8 @@ TYPES: Final[tuple[CredentialType, ...]] = (
     ),
     CredentialType(
         slug="council-tax-account-holder",
+        evidence_type="council_tax_bill",
+        category="address",
         name="Council tax account holder",
         display_name="Council tax account",
         description="Shows that you are liable for council tax on a property in the borough.",
@@ -101,6 +123,8 @@ TYPES: Final[tuple[CredentialType, ...]] = (
     ),
     CredentialType(
         slug="council-tax-reduction",
+        evidence_type="benefit_award_letter",
+        category="benefits",
         name="Council tax reduction award",
         display_name="Council tax reduction",
         description="Shows that you receive a council tax reduction, and for what period.",
@@ -121,6 +145,8 @@ TYPES: Final[tuple[CredentialType, ...]] = (
     ),
     CredentialType(
         slug="housing-tenancy",
+        evidence_type="tenancy_agreement",
+        category="residency",
         name="Housing tenancy",
         display_name="Council or housing association tenancy",
         description="Shows that you hold a tenancy of a council or housing association home.",
@@ -134,6 +160,8 @@ TYPES: Final[tuple[CredentialType, ...]] = (
     ),
     CredentialType(
         slug="blue-badge",
+        evidence_type="blue_badge",
+        category="disability",
         name="Blue Badge holder",
         display_name="Blue Badge",
         description="Shows that you hold a Blue Badge for disabled parking.",
@@ -146,6 +174,8 @@ TYPES: Final[tuple[CredentialType, ...]] = (
     ),
     CredentialType(
         slug="free-school-meals",
+        evidence_type="benefit_award_letter",
+        category="benefits",
         name="Free school meals eligibility",
         display_name="Free school meals",
         description="Shows that a child in your household can have free school meals.",
@@ -158,6 +188,8 @@ TYPES: Final[tuple[CredentialType, ...]] = (
     ),
     CredentialType(
         slug="concessionary-travel",
+        evidence_type="benefit_award_letter",
+        category="benefits",
         name="Concessionary travel pass",
         display_name="Bus pass",
         description="Shows that you hold an older person's or disabled person's bus pass.",
@@ -170,6 +202,8 @@ TYPES: Final[tuple[CredentialType, ...]] = (
     ),
     CredentialType(
         slug="verified-identity",
+        evidence_type="identity_document",
+        category="identity",
         name="Verified identity",
         display_name="Identity checked",
         description="Shows that the council checked who you are, and how thoroughly.",
@@ -196,6 +230,12 @@ def by_vct(vct: str, base: str) -> CredentialType:
         if kind.vct(base) == vct:
             return kind
     raise KeyError(vct)
+
+
+def resolve(name: str, base: str) -> CredentialType:
+    """The type a client names by ``vct`` (under ``base``) or by slug; ``KeyError`` if none."""
+    found = BY_SLUG.get(name)
+    return found if found is not None else by_vct(name, base)
 
 
 def type_metadata(kind: CredentialType, base: str) -> dict[str, Any]:
@@ -225,5 +265,6 @@ __all__ = [
     "ClaimType",
     "CredentialType",
     "by_vct",
+    "resolve",
     "type_metadata",
 ]

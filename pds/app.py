@@ -20,11 +20,13 @@ import connectors.oauth
 import pds
 from connectors.api.routes import ConnectorController
 from connectors.api.unit import ResourceServer
+from connectors.credentials.routes import CredentialIssuerController
 from connectors.oauth.pages import PAGE_HANDLERS
 from connectors.oauth.routes import OAuthController, authorization_server
 from consent.expiry import sweep_forever
 from consent.keys import ensure_token_key
 from consent.routes import ConsentRequestController, GrantController
+from credentials.routes import ROUTES as CREDENTIAL_ROUTES
 from pds.accounts.routes import AccountController
 from pds.accounts.service import AccountPolicy
 from pds.audit.routes import AuditController, my_access_log
@@ -109,6 +111,8 @@ def create_app(
             GrantController,
             ConsentRequestController,
             ConnectorController,
+            CredentialIssuerController,
+            *CREDENTIAL_ROUTES,
             create_static_files_router(
                 path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
             ),

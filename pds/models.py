@@ -18,6 +18,13 @@ from consent.models import (
     GrantEvent,
     PairwiseSubject,
 )
+from credentials.models import (
+    HolderKey,
+    IssuedCredential,
+    IssuerKey,
+    StatusAllocation,
+    StatusListRow,
+)
 from pds.accounts.models import Account, Session, SignInAttempt
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode, AuditSubject
 from pds.db import Base
@@ -45,12 +52,17 @@ __all__ = [
     "EvidenceVersion",
     "Grant",
     "GrantEvent",
+    "HolderKey",
+    "IssuedCredential",
+    "IssuerKey",
     "PairwiseSubject",
     "RateLimitWindow",
     "RevokedToken",
     "Session",
     "SignInAttempt",
     "SigningKey",
+    "StatusAllocation",
+    "StatusListRow",
     "UsedJti",
     "metadata",
 ]

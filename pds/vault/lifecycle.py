@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 
+from credentials.export import export_credentials
 from pds.accounts.models import Account, SignInAttempt
 from pds.accounts.service import limit_key
 from pds.audit.entry import Action, by_citizen
@@ -67,6 +68,9 @@ async def export_archive(session: AsyncSession, keys: KeyProvider, account: Acco
         manifest["evidence"] = [
             await _export_item(session, archive, dek, item) for item in items.all()
         ]
+        manifest["credentials"] = await export_credentials(
+            session, archive, dek, account.id, now=utcnow()
+        )
         manifest["access_log"] = await _write_access_log(session, archive, account.id)
         archive.writestr("manifest.json", _json(manifest))
     append(session, by_citizen(Action.EXPORT, account.id))

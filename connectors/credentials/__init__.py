@@ -1,0 +1,1 @@
+"""The connector side of credentials: issuing, status changes, presentations."""
