@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import os
 import sys
 import tempfile
@@ -146,18 +145,21 @@ def _data_requests(base: str, host: str, readers: Sequence[Reader], count: int) 
             "ath": _ath(reader.access_token),
         }
         proof = pyjwt.encode(
-            claims, kit.dpop_key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": kit.dpop_jwk}
+            claims,
+            kit.dpop_key,
+            algorithm="ES256",
+            headers={"typ": "dpop+jwt", "jwk": kit.dpop_jwk},
         )
         headers = {"Authorization": f"DPoP {reader.access_token}", "DPoP": proof}
         built.append(get_request(host, reader.path, headers))
     return built
 
 
-async def _backlog(settings: Settings, timeout: float = 180) -> None:
+async def _backlog(settings: Settings, limit: float = 180) -> None:
     """Wait until the audit sequencer has taken in every entry."""
     db = open_database(settings)
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             async with db.engine.connect() as connection:
                 query = text("SELECT count(*) FROM audit_entries WHERE leaf_index IS NULL")
@@ -219,7 +221,8 @@ def run(*, quick: bool = False, postgres: str | None = None) -> list[Row]:
 
 def format_table(rows: Sequence[Row], backend: str) -> str:
     lines = [
-        f"GET /connect/v1/grants/{{id}}/data vs /healthz, pds serve on {backend}, {CLIENTS} clients",
+        f"GET /connect/v1/grants/{{id}}/data vs /healthz: pds serve on {backend}, "
+        f"{CLIENTS} clients",
         f"{'conns':>5} {'data rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'healthz rps':>11} "
         f"{'p99 ms':>7} {'ratio':>6}  failed",
     ]

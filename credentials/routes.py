@@ -12,6 +12,7 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import CacheControlHeader, State
 from litestar.params import FromPath, JSONBody
+from litestar.types import ControllerRouterHandler
 
 from credentials import lists, service, verification
 from credentials.errors import IssuerUnknown, VctUnknown
@@ -213,5 +214,12 @@ def _mine(held: service.Held) -> MyCredential:
     )
 
 
-ROUTES = [platform_issuer, client_issuer, vct_metadata, status_list, verify, MyCredentialController]
+ROUTES: list[ControllerRouterHandler] = [
+    platform_issuer,
+    client_issuer,
+    vct_metadata,
+    status_list,
+    verify,
+    MyCredentialController,
+]
 """Every handler here, for ``pds.app`` to register in one line."""

@@ -31,6 +31,9 @@ from pds.accounts.routes import AccountController
 from pds.accounts.service import AccountPolicy
 from pds.audit.routes import AuditController, my_access_log
 from pds.audit.sequencer import log_origin, run_forever
+from pds.dashboard.errors import with_dashboard_pages
+from pds.dashboard.routes import TEMPLATES as DASHBOARD_TEMPLATES
+from pds.dashboard.routes import dashboard_router
 from pds.db import open_database
 from pds.keys.provider import LocalKeyFileProvider
 from pds.keys.routes import jwks
@@ -113,12 +116,14 @@ def create_app(
             ConnectorController,
             CredentialIssuerController,
             *CREDENTIAL_ROUTES,
+            dashboard_router(),
             create_static_files_router(
                 path="/static", directories=[WEB_DIR / "static"], include_in_schema=False
             ),
         ],
         template_config=TemplateConfig(
-            directory=[WEB_DIR / "templates", OAUTH_TEMPLATES], engine=JinjaTemplateEngine
+            directory=[WEB_DIR / "templates", OAUTH_TEMPLATES, DASHBOARD_TEMPLATES],
+            engine=JinjaTemplateEngine,
         ),
         dependencies=DEPENDENCIES,
         state=State(
@@ -130,7 +135,7 @@ def create_app(
                 "resource_server": resource_server,
             }
         ),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=with_dashboard_pages(EXCEPTION_HANDLERS),
         before_send=[make_before_send(https=settings.secure_cookies)],
         before_request=require_json_content_type,
         on_startup=[make_token_key],

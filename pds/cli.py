@@ -172,7 +172,7 @@ def demo() -> None:
     created = _run_with_db(settings, lambda db: load_demo(db, keys, AccountPolicy()))
     existing = len(DEMO_USERS) - len(created)
     click.echo(f"demo data: {len(created)} account(s) created, {existing} already there")
-    click.echo("sign in (POST /api/v1/session) as:")
+    click.echo(f"sign in at {settings.base_url}/dashboard/sign-in (or POST /api/v1/session) as:")
     for user in DEMO_USERS:
         click.echo(f"  {user.role.value:<8} {user.email:<28} password: {user.password}")
 

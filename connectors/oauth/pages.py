@@ -29,9 +29,17 @@ from pds.accounts.service import Role, SessionInvalid, resolve_session, sign_in
 from pds.db import utcnow
 from pds.errors import DomainError, RateLimited
 from pds.web.context import CONTENT_SECURITY_POLICY
+from pds.web.csrf import (
+    CSRF_COOKIE,
+    browser_binding,
+    form_token,
+    new_browser_cookie,
+    token_matches,
+)
 from pds.web.deps import SESSION_COOKIE, AppSettings, DbSession, Keys, Policy
 
 if TYPE_CHECKING:
+    from litestar.datastructures import Cookie
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.accounts.models import Account
@@ -41,7 +49,12 @@ _FRONT_CHANNEL = frozenset({"client_id", "request_uri"})
 
 
 def _page(
-    template: str, status: int = 200, *, form_target: str | None = None, **context: Any
+    template: str,
+    status: int = 200,
+    *,
+    form_target: str | None = None,
+    cookies: list[Cookie] | None = None,
+    **context: Any,
 ) -> Template:
     headers = {"Cache-Control": "no-store"}
     if form_target is not None:
@@ -52,6 +65,7 @@ def _page(
         status_code=status,
         media_type=MediaType.HTML,
         headers=headers,
+        cookies=cookies or [],
     )
 
 
@@ -72,6 +86,40 @@ def csrf_token(secret: bytes, session_token: str, request_uri: str) -> str:
     material = f"{session_token}\x1f{request_uri}".encode()
     digest = hmac.new(secret, material, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+SIGN_IN_FORMS = "sign-in"  # the same purpose as the dashboard's sign-in form
+
+
+def _sign_in_page(
+    pending: PendingRequest,
+    request_uri: str,
+    csrf_secret: bytes,
+    binding: str | None,
+    *,
+    secure: bool,
+    status: int = 200,
+    email: str = "",
+    error: str | None = None,
+) -> Template:
+    """The sign-in form, with a token bound to this browser's pre-sign-in cookie (set
+    here when it has none), so another site cannot sign the browser in (login CSRF)."""
+    cookie = None
+    if binding is None:
+        cookie = new_browser_cookie(secure=secure)
+        binding = str(cookie.value)
+    return _page(
+        "oauth/sign_in.html",
+        status,
+        cookies=[cookie] if cookie else None,
+        title="Sign in to your personal data store",
+        client_name=pending.client.name,
+        client_id=pending.client.client_id,
+        request_uri=request_uri,
+        csrf_token=form_token(csrf_secret, SIGN_IN_FORMS, binding),
+        email=email,
+        error_summary=[{"field": "email", "message": error}] if error else None,
+    )
 
 
 async def _citizen(db_session: AsyncSession, token: str | None) -> Account | None:
@@ -119,7 +167,9 @@ def _consent_page(
     include_in_schema=True,
     summary="The consent page (front channel): sign in, read the request, decide",
 )
-async def authorize(request: Request[Any, Any, Any], db_session: DbSession, keys: Keys) -> Template:
+async def authorize(
+    request: Request[Any, Any, Any], db_session: DbSession, keys: Keys, settings: AppSettings
+) -> Template:
     params = dict(request.query_params.items())
     if set(request.query_params.keys()) != _FRONT_CHANNEL or any(
         len(request.query_params.getall(name)) != 1 for name in _FRONT_CHANNEL
@@ -136,19 +186,17 @@ async def authorize(request: Request[Any, Any, Any], db_session: DbSession, keys
         return _problem_page("This request cannot be answered", exc.detail, 404)
     token = request.cookies.get(SESSION_COOKIE)
     account = await _citizen(db_session, token)
+    secrets_ = await server_keys(db_session, keys)
     if account is None or token is None:
-        return _page(
-            "oauth/sign_in.html",
-            title="Sign in to your personal data store",
-            client_name=pending.client.name,
-            client_id=pending.client.client_id,
-            request_uri=params["request_uri"],
-            email="",
-            error_summary=None,
+        return _sign_in_page(
+            pending,
+            params["request_uri"],
+            secrets_.csrf_secret,
+            browser_binding(request.cookies.get(CSRF_COOKIE)),
+            secure=settings.secure_cookies,
         )
     if account.role != Role.CITIZEN.value:
         return _problem_page("Sign in as a citizen", "Only citizens can answer requests.", 403)
-    secrets_ = await server_keys(db_session, keys)
     return _consent_page(
         pending,
         params["request_uri"],
@@ -162,6 +210,7 @@ async def authorize(request: Request[Any, Any, Any], db_session: DbSession, keys
 async def authorize_sign_in(
     request: Request[Any, Any, Any],
     db_session: DbSession,
+    keys: Keys,
     policy: Policy,
     settings: AppSettings,
 ) -> Response[Any]:
@@ -171,6 +220,21 @@ async def authorize_sign_in(
         pending = await pending_request(db_session, client_id, request_uri, utcnow())
     except DomainError as exc:
         return _problem_page("This request cannot be answered", exc.detail, 404)
+    secret = (await server_keys(db_session, keys)).csrf_secret
+    binding = browser_binding(request.cookies.get(CSRF_COOKIE))
+    if binding is None or not token_matches(
+        form.get("csrf_token"), form_token(secret, SIGN_IN_FORMS, binding)
+    ):
+        return _sign_in_page(
+            pending,
+            request_uri,
+            secret,
+            binding,
+            secure=settings.secure_cookies,
+            status=403,
+            email=form.get("email", ""),
+            error="This page had expired, so you were not signed in. Enter your details again.",
+        )
     try:
         signed_in = await sign_in(
             db_session,
@@ -181,15 +245,15 @@ async def authorize_sign_in(
         )
     except DomainError as exc:
         status = 429 if isinstance(exc, RateLimited) else 401
-        return _page(
-            "oauth/sign_in.html",
-            status,
-            title="Sign in to your personal data store",
-            client_name=pending.client.name,
-            client_id=client_id,
-            request_uri=request_uri,
+        return _sign_in_page(
+            pending,
+            request_uri,
+            secret,
+            binding,
+            secure=settings.secure_cookies,
+            status=status,
             email=form.get("email", ""),
-            error_summary=[{"field": "email", "message": exc.detail}],
+            error=exc.detail,
         )
     lifetime = int(policy.session_lifetime.total_seconds())
     return Redirect(

@@ -1,0 +1,46 @@
+"""The dashboard's routes, one module per area, under one router at /dashboard.
+
+The router carries the dashboard's own dependencies (the viewer by role) and its own
+error pages, so nothing here changes how the JSON API answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router
+
+from pds.dashboard.deps import DEPENDENCIES
+from pds.dashboard.errors import EXCEPTION_HANDLERS
+from pds.dashboard.routes import (
+    account,
+    activity,
+    auditor,
+    documents,
+    evidence,
+    home,
+    services,
+    session,
+)
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+
+def dashboard_router() -> Router:
+    return Router(
+        path="/dashboard",
+        route_handlers=[
+            *session.HANDLERS,
+            *home.HANDLERS,
+            *evidence.HANDLERS,
+            *documents.HANDLERS,
+            *services.HANDLERS,
+            *activity.HANDLERS,
+            *account.HANDLERS,
+            *auditor.HANDLERS,
+        ],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        include_in_schema=False,
+        tags=["dashboard"],
+    )
