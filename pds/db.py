@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,13 +20,13 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from pds.settings import prepare_data_dir
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from sqlalchemy import Table
     from sqlalchemy.engine.interfaces import Dialect
@@ -39,6 +40,8 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POOL_SIZE = 32
@@ -125,7 +128,20 @@ def open_database(settings: Settings, **kwargs: Any) -> Database:
     writer = create_engine(
         settings, pool_size=1, max_overflow=0, pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs
     )
-    return Database(engine, writer)
+    return Database(engine, writer, _sync_sqlite_engine(settings))
+
+
+def _sync_sqlite_engine(settings: Settings) -> Engine:
+    url = settings.resolved_database_url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1)
+    engine = create_sync_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_SIZE,
+    )
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -157,9 +173,16 @@ WRITE_OPTION = "pds_writes"
 class Database:
     """The engine plus two session factories: one for units of work that write."""
 
-    def __init__(self, engine: AsyncEngine, write_engine: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        write_engine: AsyncEngine | None = None,
+        sync_engine: Engine | None = None,
+    ) -> None:
         self.engine = engine
         self.write_engine = write_engine or engine
+        self.sync_engine = sync_engine
+        """SQLite only: a blocking engine for ``run_read`` (see there)."""
         self.sessions = async_sessionmaker(
             self.write_engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
@@ -173,6 +196,22 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+        if self.sync_engine is not None:
+            self.sync_engine.dispose()
+
+    async def run_read(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` (read-only statements over a plain ``Session``) in one snapshot.
+
+        On SQLite it runs right here, blocking: a read in WAL mode takes no lock and an
+        indexed query takes microseconds, while the async driver pays three thread
+        hand-offs per statement (~0.3 ms each, measured). Elsewhere it runs through the
+        async driver, where each statement is a network round trip anyway.
+        """
+        if self.sync_engine is not None:
+            with Session(self.sync_engine) as session:
+                return work(session)
+        async with self.read_sessions() as session:
+            return await session.run_sync(work)
 
 
 @asynccontextmanager

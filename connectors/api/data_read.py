@@ -42,11 +42,12 @@ if TYPE_CHECKING:
     import uuid
     from typing import Any
 
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from connectors.api.bearer import Caller
     from connectors.api.commit import GroupCommitter
     from consent.disclosure import Asked
+    from pds.db import Database
     from pds.keys.provider import KeyProvider
 
 MAX_CACHED: Final = 10_000
@@ -82,7 +83,7 @@ class DataRead:
     """One read of ``/data``: who (already authenticated), which grant, what was asked,
     and the proof's ``jti`` rows the commit must spend."""
 
-    session: AsyncSession
+    db: Database
     keys: KeyProvider
     caller: Caller
     grant_id: uuid.UUID
@@ -101,10 +102,11 @@ async def read_data(read: DataRead, cache: GrantCache, committer: GroupCommitter
     if current.status is not GrantStatus.ACTIVE:
         reason = Reason.EXPIRED if current.status is GrantStatus.EXPIRED else Reason.NOT_ACTIVE
         await _refuse(read, committer, held, reason)
-    items = await disclose_all(
-        read.session, keys=read.keys, caller=read.caller, held=held, asked=read.asked, now=read.now
+    items = await read.db.run_read(
+        lambda session: disclose_all(
+            session, keys=read.keys, caller=read.caller, held=held, asked=read.asked, now=read.now
+        )
     )
-    await read.session.close()  # end the snapshot before waiting on the commit
     pending = _pending(read, held, read_entry(read.caller, held, items))
     pending.denial = lambda outcome: _denial(read, held, outcome.value)
     _check(await committer.submit(pending))
@@ -112,33 +114,38 @@ async def read_data(read: DataRead, cache: GrantCache, committer: GroupCommitter
 
 
 async def _load(read: DataRead, cache: GrantCache, committer: GroupCommitter) -> CachedGrant:
-    row = await read.session.get(Grant, read.grant_id)
-    if row is None or row.client_id != read.caller.client_id:
-        reason = Reason.NO_GRANT if row is None else Reason.WRONG_CLIENT
+    found = await read.db.run_read(lambda session: _grant_and_subject(session, read.grant_id))
+    if found is None or found.held.row.client_id != read.caller.client_id:
+        reason = Reason.NO_GRANT if found is None else Reason.WRONG_CLIENT
         await _refuse(read, committer, None, reason)
-    events = await read.session.scalars(
+    if found.held.state.status is GrantStatus.ACTIVE and found.subject:
+        cache.put(read.grant_id, found)  # approved: its scope and subject are settled
+    return found
+
+
+def _grant_and_subject(session: Session, grant_id: uuid.UUID) -> CachedGrant | None:
+    row = session.get(Grant, grant_id)
+    if row is None:
+        return None
+    events = session.scalars(
         select(GrantEventRow.event)
         .where(GrantEventRow.grant_id == row.id)
         .order_by(GrantEventRow.seq)
     )
     held = HeldGrant(row, fold(decode_event(event) for event in events))
-    subject = await read.session.scalar(
+    subject = session.scalar(
         select(PairwiseSubject.subject).where(
             PairwiseSubject.client_id == row.client_id,
             PairwiseSubject.citizen_id == row.citizen_id,
         )
     )
-    cached = CachedGrant(held, subject or "")
-    if held.state.status is GrantStatus.ACTIVE and subject:
-        cache.put(row.id, cached)  # approved: its scope and subject are settled
-    return cached
+    return CachedGrant(held, subject or "")
 
 
 async def _refuse(
     read: DataRead, committer: GroupCommitter, held: HeldGrant | None, reason: Reason | str
 ) -> NoReturn:
     """Record the denial (through the commit, with the proof spent) and raise it."""
-    await read.session.close()
     pending = _pending(read, None, _denial(read, held, str(reason)))
     _check(await committer.submit(pending))
     if held is None:

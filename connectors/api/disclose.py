@@ -9,15 +9,16 @@ decision point, which has the last word: an item it would not allow is withheld.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select
 
 from consent.disclosure import cut
 from consent.policy import ReadRequest, Resource, covering_items, decide
 from pds.audit.entry import Action, Actor, Entry, Outcome
+from pds.keys.provider import WrappedKey
 from pds.logs import request_id_var
-from pds.vault.datakeys import unwrap_data_key
+from pds.vault.envelope import DataKey
 from pds.vault.models import CitizenKey, Document, EvidenceItem, EvidenceVersion
 from pds.vault.sealing import CLAIMS, PROVENANCE, item_context, open_json
 from pds.vault.service import open_document_meta
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     import datetime as dt
     import uuid
 
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from connectors.api.bearer import Caller
     from consent.disclosure import Asked, Cut
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from consent.models import Grant
     from consent.policy import Decision
     from pds.keys.provider import KeyProvider
-    from pds.vault.envelope import DataKey
     from pds.vault.views import DocumentView
 
 
@@ -66,15 +66,59 @@ class GrantData:
 
 @dataclass(frozen=True, slots=True)
 class _Reader:
-    session: AsyncSession
+    session: Session
     caller: Caller
     held: HeldGrant
     asked: Asked
     now: dt.datetime
 
 
-async def disclose_all(
-    session: AsyncSession,
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """The clear columns of an item and its current version, as the query returns them."""
+
+    id: uuid.UUID
+    citizen_id: uuid.UUID
+    evidence_type: str
+    category: str
+    version: int
+    version_time: dt.datetime
+    claims_sealed: bytes
+    provenance_sealed: bytes
+
+
+_items, _versions, _keys = (
+    EvidenceItem.__table__.c,
+    EvidenceVersion.__table__.c,
+    CitizenKey.__table__.c,
+)
+_CURRENT_EVIDENCE: Final = (
+    select(
+        _items.id,
+        _items.citizen_id,
+        _items.evidence_type,
+        _items.category,
+        _versions.version,
+        _versions.created_at,
+        _versions.claims_sealed,
+        _versions.provenance_sealed,
+        _keys.wrapped_dek,
+        _keys.kek_version,
+    )
+    .select_from(
+        EvidenceItem.__table__.join(
+            EvidenceVersion.__table__,
+            (_versions.item_id == _items.id) & (_versions.version == _items.current_version),
+        ).join(CitizenKey.__table__, _keys.citizen_id == _items.citizen_id)
+    )
+    .where(_items.citizen_id == bindparam("citizen", type_=Uuid()))
+    .order_by(_items.id)
+)
+"""Built once: SQLAlchemy Core on the hot path, no ORM entities (a third of the cost)."""
+
+
+def disclose_all(
+    session: Session,
     *,
     keys: KeyProvider,
     caller: Caller,
@@ -82,63 +126,51 @@ async def disclose_all(
     asked: Asked,
     now: dt.datetime,
 ) -> list[DisclosedItem]:
-    """Every item the grant reaches, cut to what this read may see, in one query."""
+    """Every item the grant reaches, cut to what this read may see, in one query. Plain
+    (blocking) statements: run it through ``Database.run_read``."""
     citizen = held.row.citizen_id
-    found = (
-        await session.execute(
-            select(EvidenceItem, EvidenceVersion, CitizenKey.wrapped_dek, CitizenKey.kek_version)
-            .join(
-                EvidenceVersion,
-                (EvidenceVersion.item_id == EvidenceItem.id)
-                & (EvidenceVersion.version == EvidenceItem.current_version),
-            )
-            .join(CitizenKey, CitizenKey.citizen_id == EvidenceItem.citizen_id)
-            .where(EvidenceItem.citizen_id == citizen)
-            .order_by(EvidenceItem.id)
-        )
-    ).all()
+    rows = session.connection().execute(_CURRENT_EVIDENCE, {"citizen": citizen}).all()
     reader = _Reader(session, caller, held, asked, now)
     dek: DataKey | None = None
     items: list[DisclosedItem] = []
-    for item, version, wrapped, kek_version in found:
+    for row in rows:
+        item = _Item(*row[:8])
         if not covering_items(held.state.scope, item.evidence_type, item.category):
             continue
         if dek is None:
-            key_row = CitizenKey(citizen_id=citizen, wrapped_dek=wrapped, kek_version=kek_version)
-            dek = unwrap_data_key(keys, key_row)
-        disclosed = await _disclose(reader, dek, item, version)
+            wrapped = WrappedKey(row.kek_version, row.wrapped_dek)
+            dek = DataKey(keys.unwrap(wrapped, item.citizen_id))
+        disclosed = _disclose(reader, dek, item)
         if disclosed is not None:
             items.append(disclosed)
     return items
 
 
-async def _disclose(
-    reader: _Reader, dek: DataKey, item: EvidenceItem, version: EvidenceVersion
-) -> DisclosedItem | None:
+def _disclose(reader: _Reader, dek: DataKey, item: _Item) -> DisclosedItem | None:
     citizen = item.citizen_id
     claims = open_json(
-        dek, version.claims_sealed, item_context(citizen, item.id, version.version, CLAIMS)
+        dek, item.claims_sealed, item_context(citizen, item.id, item.version, CLAIMS)
     )
     part = cut(reader.held.state.scope, item.evidence_type, item.category, claims, reader.asked)
     if part is None or not _allowed(reader, item, part):
         return None
     provenance = open_json(
-        dek, version.provenance_sealed, item_context(citizen, item.id, version.version, PROVENANCE)
+        dek, item.provenance_sealed, item_context(citizen, item.id, item.version, PROVENANCE)
     )
-    documents = await _documents(reader.session, dek, item) if part.documents else None
+    documents = _documents(reader.session, dek, item) if part.documents else None
     return DisclosedItem(
         id=item.id,
         evidence_type=item.evidence_type,
         category=item.category,
-        version=version.version,
-        version_time=version.created_at,
+        version=item.version,
+        version_time=item.version_time,
         claims={name: claims[name] for name in sorted(part.claims)},
         provenance=provenance,
         documents=documents,
     )
 
 
-def _allowed(reader: _Reader, item: EvidenceItem, part: Cut) -> bool:
+def _allowed(reader: _Reader, item: _Item, part: Cut) -> bool:
     """The policy decision point confirms the cut; a disagreement withholds the item."""
     decision = decide_read(reader.caller, reader.held, item, reader.now, claims=part.claims)
     if decision.allowed and part.documents:
@@ -149,7 +181,7 @@ def _allowed(reader: _Reader, item: EvidenceItem, part: Cut) -> bool:
 def decide_read(
     caller: Caller,
     held: HeldGrant,
-    item: EvidenceItem,
+    item: _Item | EvidenceItem,
     now: dt.datetime,
     *,
     claims: frozenset[str] | None = None,
@@ -167,8 +199,8 @@ def decide_read(
     return decide(held.state, request, now)
 
 
-async def _documents(session: AsyncSession, dek: DataKey, item: EvidenceItem) -> list[DocumentView]:
-    rows = await session.scalars(
+def _documents(session: Session, dek: DataKey, item: _Item) -> list[DocumentView]:
+    rows = session.scalars(
         select(Document).where(Document.item_id == item.id).order_by(Document.id)
     )
     return [open_document_meta(dek, item.citizen_id, row) for row in rows]

@@ -134,7 +134,7 @@ class ConnectorController(Controller):
             if wants_jwe(request.headers.get("accept")):
                 key = await _encryption_key(unit.session, unit.caller.client_id)
             read = DataRead(
-                session=unit.session,
+                db=state.db,
                 keys=state.key_provider,
                 caller=unit.caller,
                 grant_id=grant_id,
