@@ -36,6 +36,7 @@ import math
 import string
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -387,12 +388,20 @@ def _import_proof_key(jwk: Any) -> tuple[Key, dict[str, str]]:
     # let any client write to our logs, and a huge modulus makes verification slow.
     if "n" in public_jwk and not _RSA_BITS[0] <= rsa_modulus_bits(public_jwk["n"]) <= _RSA_BITS[1]:
         raise InvalidDPoPProof("rsa_key_size")
-    key_data: dict[str, str | list[str]] = dict(public_jwk)
     try:
-        key = import_key(key_data)
+        key = _imported(tuple(sorted(public_jwk.items())))
     except LIBRARY_ERRORS as exc:
         raise InvalidDPoPProof("bad_jwk") from exc
     return key, public_jwk
+
+
+@lru_cache(maxsize=4096)
+def _imported(members: tuple[tuple[str, str], ...]) -> Key:
+    """A client proves with the same key request after request; importing it (the curve
+    point check) costs about as much as the signature check, so do it once per key.
+    Failures raise and are not cached."""
+    key_data: dict[str, str | list[str]] = dict(members)
+    return import_key(key_data)
 
 
 def _claims(payload: bytes) -> dict[str, Any]:

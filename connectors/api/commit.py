@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connectors.models import Client, RevokedToken, UsedJti
 from consent.grants import GrantStatus
 from consent.models import Grant
-from pds.audit.service import append
+from pds.audit.service import append_many
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -125,10 +125,11 @@ class GroupCommitter:
                 _outcome(pending, spent[i], grants, clients, revoked)
                 for i, pending in enumerate(batch)
             ]
-            for pending, outcome in zip(batch, outcomes, strict=True):
-                entry = _entry_for(pending, outcome)
-                if entry is not None:
-                    append(session, entry)
+            entries = [
+                _entry_for(pending, outcome)
+                for pending, outcome in zip(batch, outcomes, strict=True)
+            ]
+            await append_many(session, [entry for entry in entries if entry is not None])
         return outcomes
 
     async def _grants(

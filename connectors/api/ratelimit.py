@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.models import RateLimitWindow
@@ -75,15 +75,20 @@ class RateLimiter:
             log.warning("rate-limit sync failed; counts kept for the next one", exc_info=True)
 
     async def sync(self, sessions: async_sessionmaker[AsyncSession], now: float) -> None:
-        """Add this process's counts to the shared rows and learn everyone's totals."""
+        """Add this process's counts to the shared rows and learn every process's totals for
+    the current window (for every client, not only those this process has seen lately)."""
         pending, self._unsynced = self._unsynced, defaultdict(int)
         current = int(now) // self.window
         try:
             async with sessions() as session, session.begin():
                 for (client_id, window), count in pending.items():
-                    self._shared[(client_id, window)] = await _add(
-                        session, client_id, window, count
+                    await _add(session, client_id, window, count)
+                totals = await session.execute(
+                    select(RateLimitWindow.client_id, RateLimitWindow.count).where(
+                        RateLimitWindow.window == current
                     )
+                )
+                shared = {(client_id, current): count for client_id, count in totals}
                 await session.execute(
                     delete(RateLimitWindow).where(RateLimitWindow.window < current - 1)
                 )
@@ -92,7 +97,7 @@ class RateLimiter:
             for key, count in pending.items():
                 self._unsynced[key] += count
             raise
-        self._shared = {key: n for key, n in self._shared.items() if key[1] >= current - 1}
+        self._shared = shared  # every process's counts in the current window
 
     async def close(self) -> None:
         if self._task is not None:

@@ -7,12 +7,18 @@ whole point: no act on personal data without its record.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
 
 from pds.audit.models import AuditEntry
+from pds.db import utcnow
+from pds.ids import uuid7
 from pds.logs import request_id_var
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.audit.entry import Entry
@@ -20,18 +26,30 @@ if TYPE_CHECKING:
 
 def append(session: AsyncSession, entry: Entry) -> AuditEntry:
     """Stage ``entry`` in the caller's transaction and return the row."""
-    row = AuditEntry(
-        actor=entry.actor.value,
-        actor_id=entry.actor_id,
-        action=entry.action.value,
-        outcome=entry.outcome.value,
-        citizen_id=entry.citizen_id,
-        client_id=entry.client_id,
-        grant_id=entry.grant_id,
-        purpose=entry.purpose,
-        resource=entry.resource,
-        request_id=entry.request_id or request_id_var.get(),
-        detail=dict(entry.detail),
-    )
+    row = AuditEntry(**_values(entry))
     session.add(row)
     return row
+
+
+async def append_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
+    """Insert ``entries`` in the caller's transaction with one statement (the read path's
+    group commit: no ORM objects, one round trip however many reads share the batch)."""
+    if entries:
+        rows = [{"id": uuid7(), "created_at": utcnow(), **_values(entry)} for entry in entries]
+        await session.execute(insert(AuditEntry), rows)
+
+
+def _values(entry: Entry) -> dict[str, Any]:
+    return {
+        "actor": entry.actor.value,
+        "actor_id": entry.actor_id,
+        "action": entry.action.value,
+        "outcome": entry.outcome.value,
+        "citizen_id": entry.citizen_id,
+        "client_id": entry.client_id,
+        "grant_id": entry.grant_id,
+        "purpose": entry.purpose,
+        "resource": entry.resource,
+        "request_id": entry.request_id or request_id_var.get(),
+        "detail": dict(entry.detail),
+    }

@@ -1,0 +1,75 @@
+"""Per-client rate limits: 429 with Retry-After over HTTP, and counts shared by processes.
+
+Two ``RateLimiter`` instances over one database stand for two server processes: what one
+has counted reaches the other at its next sync, so together they allow the limit, not
+twice the limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from connectors.api.ratelimit import RateLimiter
+from e2e.connect_kit import client_token, connect_get
+from e2e.oauth_kit import ServiceKit
+from pds.app import create_app
+from pds.errors import RateLimited
+
+if TYPE_CHECKING:
+    from pds.accounts.service import AccountPolicy
+    from pds.db import Database
+    from pds.keys.provider import InMemoryKeyProvider
+    from pds.settings import Settings
+
+LIMIT = 3
+
+
+async def test_a_client_over_its_limit_gets_429_with_retry_after(
+    settings: Settings, db: Database, keys: InMemoryKeyProvider, policy: AccountPolicy
+) -> None:
+    limited = dataclasses.replace(settings, connect_rate_limit=LIMIT)
+    app = create_app(limited, keys=keys, account_policy=policy)
+    async with AsyncTestClient(app=app) as client:
+        kit = ServiceKit()
+        other = ServiceKit()
+        await kit.register(db)
+        await other.register(db)
+        token = await client_token(client, kit)
+        other_token = await client_token(client, other)
+
+        answers = [await connect_get(client, kit, token, "/events") for _ in range(LIMIT + 1)]
+        elsewhere = await connect_get(client, other, other_token, "/events")
+
+    assert [a.status_code for a in answers] == [200] * LIMIT + [429]
+    refused = answers[-1]
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert elsewhere.status_code == 200  # the limit is per client
+
+
+async def test_two_processes_share_one_limit(db: Database) -> None:
+    kit = ServiceKit()
+    client_id = await kit.register(db)
+    first, second = RateLimiter(limit=10), RateLimiter(limit=10)
+    now = 1_800_000_010.0  # 10 s into a window
+
+    for _ in range(6):
+        first.take(client_id, now)
+    await first.sync(db.sessions, now)
+    await second.sync(db.sessions, now)  # learns the first process's six
+    for _ in range(4):
+        second.take(client_id, now)
+
+    with pytest.raises(RateLimited) as refused:
+        second.take(client_id, now)
+    assert refused.value.retry_after == 50
+    await second.sync(db.sessions, now)
+    await first.sync(db.sessions, now)
+    with pytest.raises(RateLimited):
+        first.take(client_id, now)  # the first learns the second's four
+    first.take(client_id, now + 60)  # a new window starts from zero
