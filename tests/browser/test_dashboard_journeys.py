@@ -9,7 +9,6 @@ consistency. Every page visited passes axe-core (WCAG 2.2 AA).
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +18,7 @@ from conftest import TEST_PASSWORD
 from dashboard.kit import AUDITOR_EMAIL, make_auditor
 from e2e.helpers import png
 from e2e.oauth_kit import REDIRECT_URI, Pkce, ServiceKit
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from browser import service
 from browser.conftest import CHROMIUM
@@ -97,7 +96,7 @@ def sign_up(page: Page, visits: Visits, base_url: str) -> None:
     page.fill("#confirm", TEST_PASSWORD)
     page.click("button:has-text('Create account')")
     page.wait_for_url(f"{base_url}/dashboard")
-    assert f"Signed in as {CITIZEN}" in page.content()
+    expect(page.locator("body")).to_contain_text(f"Signed in as {CITIZEN}")
     visits.here("home-empty")
 
 
@@ -119,8 +118,8 @@ def add_evidence(page: Page, visits: Visits) -> None:
         "#document", files=[{"name": "water-bill.png", "mimeType": "image/png", "buffer": png()}]
     )
     page.click("button:has-text('Save evidence')")
-    assert "Your evidence has been added" in page.content()
-    assert "water-bill.png" in page.content()
+    expect(page.locator("body")).to_contain_text("Your evidence has been added")
+    expect(page.locator("body")).to_contain_text("water-bill.png")
     visits.here("evidence-item")
     page.click("text=Your evidence")
     visits.here("evidence-list")
@@ -137,7 +136,7 @@ def approve_a_request(page: Page, visits: Visits, base_url: str, kit: ServiceKit
 
     page.route(f"{REDIRECT_URI}**", at_service)
     page.goto(service.push(base_url, kit, pkce))
-    assert "is asking to see some of your information" in page.content()
+    expect(page.locator("body")).to_contain_text("is asking to see some of your information")
     visits.here("consent")
     page.check("input[name=items]")
     page.click("button:has-text('Yes, share this information')")
@@ -148,15 +147,15 @@ def approve_a_request(page: Page, visits: Visits, base_url: str, kit: ServiceKit
 
 def see_the_read(page: Page, visits: Visits, base_url: str) -> None:
     page.goto(f"{base_url}/dashboard")
-    assert "Housing Options" in page.content()
+    expect(page.locator("body")).to_contain_text("Housing Options")
     visits.here("home")
     page.click("text=Services with access")
-    assert "Proof of address" in page.content()
+    expect(page.locator("body")).to_contain_text("Proof of address")
     visits.here("services")
     page.click("text=Details")
     visits.here("service")
     page.click("text=Activity")
-    assert "Your data was read" in page.content()
+    expect(page.locator("body")).to_contain_text("Your data was read")
     visits.here("activity")
     row = page.locator("tr", has_text="Your data was read").first
     row.locator("a:has-text('Check')").click()
@@ -198,7 +197,7 @@ def auditor_journey(browser: Browser, base_url: str, kit: ServiceKit, javascript
     visits.here("audit-checkpoint")
     page.fill("#checkpoint", note)
     page.click("button:has-text('Check consistency')")
-    assert "Consistent" in page.content()
+    expect(page.locator("body")).to_contain_text("Consistent")
     visits.here("audit-consistent")
     visits.close()
     page.context.close()
@@ -209,7 +208,7 @@ def stop_sharing(page: Page, visits: Visits, base_url: str) -> None:
     page.click(".govuk-summary-card >> text=Stop sharing")
     visits.here("service-stop")
     page.click("button:has-text('Yes, stop sharing')")
-    assert "Sharing has stopped" in page.content()
+    expect(page.locator("body")).to_contain_text("Sharing has stopped")
     visits.here("services-stopped")
 
 
@@ -230,7 +229,7 @@ def delete_account(page: Page, visits: Visits, base_url: str) -> None:
     page.check("#understood")
     page.fill("#password", TEST_PASSWORD)
     page.click("button:has-text('Delete my account')")
-    assert re.search("Your account has been deleted", page.content())
+    expect(page.locator("body")).to_contain_text("Your account has been deleted")
     visits.here("account-deleted")
     page.goto(f"{base_url}/dashboard")
     assert page.url.endswith("/dashboard/sign-in")
