@@ -1,7 +1,8 @@
 """The product's headline figure: authenticated reads of granted data over real HTTP.
 
 ``pds serve`` (the real server process, audit sequencer on) runs in a subprocess on the
-embedded SQLite default (or on PostgreSQL with ``--postgres URL``). A fixed pool of
+embedded SQLite default (or on PostgreSQL with ``--postgres URL``: a fresh database is
+made on that server for the run and dropped after). A fixed pool of
 service clients, each with its own DPoP key, grant and access token, reads
 ``GET /connect/v1/grants/{id}/data``: token and DPoP proof verification, the live grant
 check, decryption of a ~4 KiB evidence item, a durable audit entry, a JSON answer.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import os
 import sys
@@ -30,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+import asyncpg
 import httpx
 import jwt as pyjwt
 from sqlalchemy import text
@@ -49,7 +52,7 @@ from pds.db import open_database
 from pds.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 CLIENTS: Final = 8
 LEVELS: Final = (8, 32)
@@ -211,12 +214,40 @@ def _settings(data_dir: Path, postgres: str | None) -> Settings:
 def run(*, quick: bool = False, postgres: str | None = None) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="pds-bench-read-") as folder:
         data_dir = Path(folder)
-        settings = _settings(data_dir, postgres)
-        migrate.upgrade(settings)
-        if postgres:
-            os.environ["PDS_DATABASE_URL"] = postgres
-        with pds_serve(data_dir, free_port()) as base:
-            return asyncio.run(_measure(base, settings, quick))
+        if postgres is None:
+            return _run(data_dir, None, quick)
+        with fresh_database(postgres) as url:
+            return _run(data_dir, url, quick)
+
+
+def _run(data_dir: Path, postgres: str | None, quick: bool) -> list[Row]:
+    settings = _settings(data_dir, postgres)
+    migrate.upgrade(settings)
+    if postgres:
+        os.environ["PDS_DATABASE_URL"] = postgres
+    with pds_serve(data_dir, free_port()) as base:
+        return asyncio.run(_measure(base, settings, quick))
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server ``server_url`` names, dropped afterwards (the
+    data is sealed under this run's throwaway KEK, so it is no use to the next run)."""
+    name = f"pds_bench_{uuid.uuid4().hex[:12]}"
+    admin = server_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def format_table(rows: Sequence[Row], backend: str) -> str:

@@ -7,11 +7,13 @@ correctness under concurrent requests. PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
@@ -131,6 +133,26 @@ def open_database(settings: Settings, **kwargs: Any) -> Database:
     return Database(engine, writer, _sync_sqlite_engine(settings))
 
 
+async def finish(task: asyncio.Task[Any] | None) -> None:
+    """Wait for a background database task to end (cancel it only if it overruns the
+    busy timeout)."""
+    if task is None or task.done():
+        return
+    try:
+        await asyncio.wait_for(asyncio.shield(task), SQLITE_BUSY_TIMEOUT_MS / 1000)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    except Exception:  # noqa: S110 - the task logs its own failure
+        pass
+
+
+def _in_transaction(connection: Connection, work: Callable[[Connection], T]) -> T:
+    with connection.begin():
+        return work(connection)
+
+
 def _sync_sqlite_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1)
     engine = create_sync_engine(
@@ -198,6 +220,26 @@ class Database:
             await self.write_engine.dispose()
         if self.sync_engine is not None:
             self.sync_engine.dispose()
+
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` (plain statements over a ``Connection``) in one writing transaction.
+
+        On SQLite it runs in a worker thread on the blocking engine, one hand-off for the
+        whole transaction instead of three per statement, while this process's writing
+        connection is held as the gate: other writers here queue behind it in order, as
+        they queue behind each other (see ``open_database``). Elsewhere it runs through
+        the async driver.
+        """
+        if self.sync_engine is not None:
+            async with self.write_engine.connect():
+                return await asyncio.to_thread(self._write_blocking, work)
+        async with self.write_engine.connect() as connection:
+            return await connection.run_sync(_in_transaction, work)
+
+    def _write_blocking(self, work: Callable[[Connection], T]) -> T:
+        assert self.sync_engine is not None
+        with self.sync_engine.connect() as connection:
+            return _in_transaction(connection.execution_options(**{WRITE_OPTION: True}), work)
 
     async def run_read(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` (read-only statements over a plain ``Session``) in one snapshot.

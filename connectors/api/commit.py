@@ -18,28 +18,33 @@ PostgreSQL a WAL flush per read.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
+import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.models import Client, RevokedToken, UsedJti
+from connectors.oauth.replay import PRUNE_PROBABILITY
 from consent.grants import GrantStatus
 from consent.models import Grant
-from pds.audit.service import append_many
+from pds.audit.models import AuditEntry
+from pds.audit.service import audit_row
+from pds.db import finish, utcnow
 
 if TYPE_CHECKING:
     import datetime as dt
     import uuid
     from collections.abc import Callable
 
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy import Connection
 
     from pds.audit.entry import Entry
+    from pds.db import Database
 
 log = logging.getLogger("pds.connectors.commit")
 
@@ -74,11 +79,10 @@ class Pending:
 class GroupCommitter:
     """Batches ``Pending`` reads into transactions; one drain task per process."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, lock_grants: bool) -> None:
-        self._sessions = sessions
-        self._lock_grants = lock_grants
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._lock_grants = not db.is_sqlite
         self._queue: list[Pending] = []
-        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.committed = 0
@@ -87,22 +91,22 @@ class GroupCommitter:
         """Queue ``pending`` and wait until its batch has committed (or failed)."""
         pending.future = asyncio.get_running_loop().create_future()
         self._queue.append(pending)
-        self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
         return await pending.future
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Let an in-flight transaction finish before the database is disposed: a task
+        cancelled mid-transaction can leave its connection holding SQLite's write lock."""
+        await finish(self._task)
 
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                outcomes = await self._commit(batch)
+                outcomes = await self._db.run_write(
+                    functools.partial(_commit, batch=batch, lock_grants=self._lock_grants)
+                )
             except Exception as exc:  # every waiter gets the failure; the next batch goes on
                 log.warning("a group commit of %d reads failed", len(batch), exc_info=True)
                 for pending in batch:
@@ -115,34 +119,33 @@ class GroupCommitter:
                 if not pending.future.done():
                     pending.future.set_result(outcome)
 
-    async def _commit(self, batch: list[Pending]) -> list[Outcome]:
-        async with self._sessions() as session, session.begin():
-            spent = await _spend(session, batch)
-            grants = await self._grants(session, batch)
-            clients = await _active_clients(session, batch)
-            revoked = await _revoked(session, batch)
-            outcomes = [
-                _outcome(pending, spent[i], grants, clients, revoked)
-                for i, pending in enumerate(batch)
-            ]
-            entries = [
-                _entry_for(pending, outcome)
-                for pending, outcome in zip(batch, outcomes, strict=True)
-            ]
-            await append_many(session, [entry for entry in entries if entry is not None])
-        return outcomes
 
-    async def _grants(
-        self, session: AsyncSession, batch: list[Pending]
-    ) -> dict[uuid.UUID, tuple[str, dt.datetime | None]]:
-        ids = {p.grant_id for p in batch if p.grant_id is not None}
-        if not ids:
-            return {}
-        query = select(Grant.id, Grant.status, Grant.expires_at).where(Grant.id.in_(ids))
-        if self._lock_grants:
-            query = query.with_for_update(read=True)
-        rows = await session.execute(query)
-        return {row.id: (row.status, row.expires_at) for row in rows}
+def _commit(connection: Connection, *, batch: list[Pending], lock_grants: bool) -> list[Outcome]:
+    """The batch's statements, inside the transaction ``Database.run_write`` opened."""
+    spent = _spend(connection, batch)
+    grants = _grants(connection, batch, lock=lock_grants)
+    clients = _active_clients(connection, batch)
+    revoked = _revoked(connection, batch)
+    outcomes = [
+        _outcome(pending, spent[i], grants, clients, revoked) for i, pending in enumerate(batch)
+    ]
+    entries = [_entry_for(p, outcome) for p, outcome in zip(batch, outcomes, strict=True)]
+    rows = [audit_row(entry) for entry in entries if entry is not None]
+    if rows:
+        connection.execute(insert(AuditEntry), rows)
+    return outcomes
+
+
+def _grants(
+    connection: Connection, batch: list[Pending], *, lock: bool
+) -> dict[uuid.UUID, tuple[str, dt.datetime | None]]:
+    ids = {p.grant_id for p in batch if p.grant_id is not None}
+    if not ids:
+        return {}
+    query = select(Grant.id, Grant.status, Grant.expires_at).where(Grant.id.in_(ids))
+    if lock:
+        query = query.with_for_update(read=True)
+    return {row.id: (row.status, row.expires_at) for row in connection.execute(query)}
 
 
 def _outcome(
@@ -180,7 +183,7 @@ def _entry_for(pending: Pending, outcome: Outcome) -> Entry | None:
     return None
 
 
-async def _spend(session: AsyncSession, batch: list[Pending]) -> list[bool]:
+def _spend(connection: Connection, batch: list[Pending]) -> list[bool]:
     """Insert every proof's ``jti`` row; whether each read's rows were all new. A value
     repeated inside the batch counts as spent by its first read only."""
     first: dict[bytes, int] = {}
@@ -193,12 +196,13 @@ async def _spend(session: AsyncSession, batch: list[Pending]) -> list[bool]:
     inserted: set[bytes] = set()
     if rows:
         table = UsedJti.__table__
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert_for = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         statement = (
-            insert(table).values(rows).on_conflict_do_nothing().returning(table.c.jti_hash)  # type: ignore[arg-type]
+            insert_for(table).values(rows).on_conflict_do_nothing().returning(table.c.jti_hash)  # type: ignore[arg-type]
         )
-        inserted = set((await session.execute(statement)).scalars())
+        inserted = set(connection.execute(statement).scalars())
+        if random.random() < PRUNE_PROBABILITY:  # noqa: S311 - load spreading, not security
+            connection.execute(delete(UsedJti).where(UsedJti.expires_at < utcnow()))
     return [
         all(
             row["jti_hash"] in inserted and first[row["jti_hash"]] == index
@@ -208,17 +212,17 @@ async def _spend(session: AsyncSession, batch: list[Pending]) -> list[bool]:
     ]
 
 
-async def _active_clients(session: AsyncSession, batch: list[Pending]) -> set[str]:
+def _active_clients(connection: Connection, batch: list[Pending]) -> set[str]:
     ids = {p.client_id for p in batch}
-    rows = await session.scalars(
+    rows = connection.execute(
         select(Client.client_id).where(Client.client_id.in_(ids), Client.status == "active")
     )
-    return set(rows)
+    return set(rows.scalars())
 
 
-async def _revoked(session: AsyncSession, batch: list[Pending]) -> set[bytes]:
+def _revoked(connection: Connection, batch: list[Pending]) -> set[bytes]:
     hashes = {p.token_jti_hash for p in batch}
-    rows = await session.scalars(
+    rows = connection.execute(
         select(RevokedToken.jti_hash).where(RevokedToken.jti_hash.in_(hashes))
     )
-    return set(rows)
+    return set(rows.scalars())

@@ -13,7 +13,6 @@ window boundary, the usual trade for one row per client per window.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.models import RateLimitWindow
+from pds.db import finish
 from pds.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class RateLimiter:
 
     async def sync(self, sessions: async_sessionmaker[AsyncSession], now: float) -> None:
         """Add this process's counts to the shared rows and learn every process's totals for
-    the current window (for every client, not only those this process has seen lately)."""
+        the current window (for every client, not only those this process has seen lately)."""
         pending, self._unsynced = self._unsynced, defaultdict(int)
         current = int(now) // self.window
         try:
@@ -100,10 +100,9 @@ class RateLimiter:
         self._shared = shared  # every process's counts in the current window
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        """Let an in-flight transaction finish before the database is disposed: a task
+        cancelled mid-transaction can leave its connection holding SQLite's write lock."""
+        await finish(self._task)
 
 
 async def _add(session: AsyncSession, client_id: str, window: int, count: int) -> int:

@@ -50,7 +50,7 @@ class ResourceServer:
 
     @classmethod
     def for_database(cls, db: Database, *, rate_limit: int) -> ResourceServer:
-        committer = GroupCommitter(db.sessions, lock_grants=not db.is_sqlite)
+        committer = GroupCommitter(db)
         return cls(committer=committer, limiter=RateLimiter(limit=rate_limit))
 
     async def close(self) -> None:

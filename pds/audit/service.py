@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
-
 from pds.audit.models import AuditEntry
 from pds.db import utcnow
 from pds.ids import uuid7
 from pds.logs import request_id_var
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.audit.entry import Entry
@@ -31,12 +27,10 @@ def append(session: AsyncSession, entry: Entry) -> AuditEntry:
     return row
 
 
-async def append_many(session: AsyncSession, entries: Sequence[Entry]) -> None:
-    """Insert ``entries`` in the caller's transaction with one statement (the read path's
-    group commit: no ORM objects, one round trip however many reads share the batch)."""
-    if entries:
-        rows = [{"id": uuid7(), "created_at": utcnow(), **_values(entry)} for entry in entries]
-        await session.execute(insert(AuditEntry), rows)
+def audit_row(entry: Entry) -> dict[str, Any]:
+    """``entry`` as the values of one ``audit_entries`` row, for a caller inserting many
+    with one statement (the read path's group commit: no ORM objects)."""
+    return {"id": uuid7(), "created_at": utcnow(), **_values(entry)}
 
 
 def _values(entry: Entry) -> dict[str, Any]:
