@@ -30,7 +30,9 @@ class NavItem:
 CITIZEN_MENU: Final = (
     ("home", "/dashboard", "Home"),
     ("evidence", "/dashboard/evidence", "Your evidence"),
+    ("credentials", "/dashboard/credentials", "Your credentials"),
     ("services", "/dashboard/services", "Services with access"),
+    ("requests", "/dashboard/requests", "Requests"),
     ("activity", "/dashboard/activity", "Activity"),
     ("account", "/dashboard/account", "Your account"),
     ("sign-out", "/dashboard/sign-out", "Sign out"),

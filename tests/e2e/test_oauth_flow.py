@@ -15,7 +15,18 @@ from joserfc.jwk import KeySet
 
 from consent.models import ConsentReceipt, Grant, GrantEvent, PairwiseSubject
 from e2e.helpers import audit_entries, count
-from e2e.oauth_kit import FORM, ISSUER, JWT_BEARER, REDIRECT_URI, Pkce, ServiceKit, approve, push
+from e2e.oauth_kit import (
+    _CSRF,
+    FORM,
+    ISSUER,
+    JWT_BEARER,
+    REDIRECT_URI,
+    Pkce,
+    ServiceKit,
+    approve,
+    data_request,
+    push,
+)
 from pds.audit.models import AuditEntry
 from pds.keys.signing import TOKENS, public_keys
 
@@ -203,3 +214,32 @@ async def test_erasure_takes_the_grants_and_the_pseudonyms_with_the_account(
         "/oauth/introspect", data=kit.authenticated(token=tokens["access_token"]), headers=FORM
     )
     assert introspected.json() == {"active": False}
+
+
+async def test_unticking_every_item_keeps_the_page_with_its_error(
+    client: AsyncTestClient[Any], db: Database
+) -> None:
+    kit = ServiceKit()
+    await kit.register(db)
+    await sign_up_and_in(client, "amara@example.com")
+    details = data_request(
+        items=[{"evidence_type": "council_tax_bill", "claims": ["band"], "required": False}]
+    )
+    pushed = await push(client, kit, Pkce(), details=details)
+    request_uri = pushed.json()["request_uri"]
+    where = {"client_id": kit.client_id, "request_uri": request_uri}
+    page = await client.get("/oauth/authorize", params=where)
+    token = _CSRF.search(page.text)
+    assert token
+
+    answered = await client.post(
+        "/oauth/authorize",
+        data={**where, "csrf_token": token.group(1), "decision": "approve"},
+        headers=FORM,
+        follow_redirects=False,
+    )
+
+    assert answered.status_code >= 400
+    assert "Tick at least one item to share" in answered.text
+    assert 'name="items"' in answered.text  # the choice is offered again
+    assert await count(db, Grant.id, Grant.status == "requested") == 1

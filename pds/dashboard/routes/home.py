@@ -8,7 +8,7 @@ from litestar import Response, get
 
 from pds.audit import search
 from pds.dashboard.deps import CitizenViewer
-from pds.dashboard.grant_views import grant_cards
+from pds.dashboard.grant_views import grant_cards, waiting_count
 from pds.dashboard.labels import type_label
 from pds.dashboard.log_views import client_names, log_line
 from pds.dashboard.pages import page
@@ -35,6 +35,7 @@ async def home(me: CitizenViewer, db_session: DbSession) -> Response[Any]:
         items=items,
         type_label=type_label,
         active=active,
+        waiting=await waiting_count(db_session, me.account.id),
         lines=[log_line(entry, me.account.id, names) for entry in recent.entries],
     )
 

@@ -14,7 +14,7 @@ from consent.revocation import revoke_by_citizen
 from consent.service import GrantNotFound
 from pds.dashboard.deps import CitizenViewer
 from pds.dashboard.forms import text
-from pds.dashboard.grant_views import grant_card, grant_cards
+from pds.dashboard.grant_views import grant_card, grant_cards, waiting_count
 from pds.dashboard.pages import page, see_other
 from pds.dashboard.reauth import reauthenticate
 from pds.dashboard.security import checked_form
@@ -30,14 +30,18 @@ async def services(
     request: Request[Any, Any, Any], me: CitizenViewer, db_session: DbSession
 ) -> Response[Any]:
     cards = await grant_cards(db_session, me.account.id, utcnow())
+    active = [card for card in cards if card.active]
+    shared = request.query_params.get("shared")
     return page(
         "services.html",
         title="Services with access",
         viewer=me,
         section=SECTION,
-        active=[card for card in cards if card.active],
+        active=active,
         past=[card for card in cards if not card.active],
         stopped=request.query_params.get("stopped"),
+        shared=next((card for card in active if str(card.id) == shared), None),
+        waiting=await waiting_count(db_session, me.account.id),
     )
 
 
