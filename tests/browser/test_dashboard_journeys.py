@@ -74,6 +74,7 @@ def citizen_journey(browser: Browser, base_url: str, kit: ServiceKit, javascript
         assert page.locator(".govuk-error-summary").is_visible()
         visits.here("sign-in-errors")
     sign_up(page, visits, base_url)
+    look_at_empty_lists(page, visits, base_url)
     add_evidence(page, visits)
     tokens = approve_a_request(page, visits, base_url, kit)
     read = service.read_data(base_url, kit, tokens)
@@ -86,6 +87,17 @@ def citizen_journey(browser: Browser, base_url: str, kit: ServiceKit, javascript
     body_class = page.get_attribute("body", "class") or ""
     assert ("govuk-frontend-supported" in body_class) is javascript
     visits.close()
+
+
+def look_at_empty_lists(page: Page, visits: Visits, base_url: str) -> None:
+    """The requests inbox and the credentials page, before anything has arrived."""
+    page.goto(f"{base_url}/dashboard/requests")
+    expect(page.locator("h1")).to_be_visible()
+    visits.here("requests-empty")
+    page.goto(f"{base_url}/dashboard/credentials")
+    expect(page.locator("h1")).to_be_visible()
+    visits.here("credentials-empty")
+    page.goto(f"{base_url}/dashboard")
 
 
 def sign_up(page: Page, visits: Visits, base_url: str) -> None:
