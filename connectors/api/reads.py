@@ -1,8 +1,10 @@
-"""Reads under a grant: the grant itself, its data, one of its documents.
+"""Reads under a grant in one writing transaction: the grant itself, one of its documents,
+its credentials (``connectors.credentials``). ``/data``, the hot path, decides in a
+snapshot and group-commits instead (``connectors.api.data_read``), with the same rules.
 
-Each read runs in one transaction that (1) finds the grant and holds it against change
-(``FOR SHARE`` on PostgreSQL; SQLite's write lock, taken at BEGIN, does the same), (2)
-asks the policy decision point, (3) decrypts only what the decision allows, and (4)
+Each read here runs in one transaction that (1) finds the grant and holds it against
+change (``FOR SHARE`` on PostgreSQL; SQLite's write lock, taken at BEGIN, does the same),
+(2) asks the policy decision point, (3) decrypts only what the decision allows, and (4)
 appends the audit entry; the caller commits, then answers. A revocation must update the
 grant row, so it waits for every read that already saw the grant live, and every read
 after it sees the revocation: no read succeeds after a revocation has committed.
@@ -69,13 +71,10 @@ class ReadDenied(Forbidden):
     }
 
     def __init__(self, reason: Reason | str) -> None:
-        known = reason if isinstance(reason, Reason) else None
-        text = (
-            self.messages.get(known, "This access token is for another grant.")
-            if known
-            else ("This access token is for another grant.")
+        text = self.messages.get(reason) if isinstance(reason, Reason) else None
+        super().__init__(
+            text or "This access token was not issued for this grant.", reason=str(reason)
         )
-        super().__init__(text, reason=str(reason))
         self.reason = str(reason)
 
 
