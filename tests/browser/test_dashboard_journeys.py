@@ -90,13 +90,17 @@ def citizen_journey(browser: Browser, base_url: str, kit: ServiceKit, javascript
 
 
 def look_at_empty_lists(page: Page, visits: Visits, base_url: str) -> None:
-    """The requests inbox and the credentials page, before anything has arrived."""
+    """The requests inbox and the credentials page, before anything has arrived, and the
+    sign-posting page the footer links to."""
     page.goto(f"{base_url}/dashboard/requests")
     expect(page.locator("h1")).to_be_visible()
     visits.here("requests-empty")
     page.goto(f"{base_url}/dashboard/credentials")
     expect(page.locator("h1")).to_be_visible()
     visits.here("credentials-empty")
+    page.click("footer >> text=Help and other services")
+    expect(page.locator("h1")).to_have_text("Help and other services")
+    visits.here("help")
     page.goto(f"{base_url}/dashboard")
 
 

@@ -23,6 +23,7 @@ from pds.dashboard.routes import (
     requests,
     services,
     session,
+    signposts,
 )
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -34,6 +35,7 @@ def dashboard_router() -> Router:
         route_handlers=[
             *session.HANDLERS,
             *home.HANDLERS,
+            *signposts.HANDLERS,
             *evidence.HANDLERS,
             *documents.HANDLERS,
             *services.HANDLERS,
