@@ -125,8 +125,13 @@ def handle_domain_error(_: Request[Any, Any, Any], exc: errors.DomainError) -> R
         exc.detail,
         problem_type=f"urn:pds:problem:{exc.code}",
         headers=headers,
-        **exc.extra,
+        **{name: value for name, value in exc.extra.items() if name not in _RESERVED},
     )
+
+
+_RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance", "request_id"})
+"""Problem members an error's extras may not replace (nor collide with ``problem``'s
+own parameters, which would turn a refusal into a 500)."""
 
 
 def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

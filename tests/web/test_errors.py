@@ -337,3 +337,19 @@ async def test_a_write_lock_held_past_the_busy_timeout_answers_503_and_writes_no
     assert response.headers["retry-after"] == "1"
     assert response.json()["code"] == "unavailable"
     assert accounts == (0,)
+
+
+def test_an_errors_extras_cannot_replace_the_problem_members() -> None:
+    from pds.errors import Conflict  # noqa: PLC0415 - only this test needs it
+    from pds.web.problems import handle_domain_error  # noqa: PLC0415
+
+    exc = Conflict("It changed.", status="revoked", code="x", title="y", current="revoked")
+
+    response = handle_domain_error(None, exc)  # type: ignore[arg-type]
+
+    assert response.status_code == 409
+    body = response.content
+    assert body["status"] == 409
+    assert body["detail"] == "It changed."
+    assert body["code"] == "conflict"
+    assert body["current"] == "revoked"  # other extras still travel
