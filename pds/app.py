@@ -29,8 +29,9 @@ from consent.routes import ConsentRequestController, GrantController
 from credentials.routes import ROUTES as CREDENTIAL_ROUTES
 from pds.accounts.routes import AccountController
 from pds.accounts.service import AccountPolicy
+from pds.audit.background import sequence_in_background
 from pds.audit.routes import AuditController, my_access_log
-from pds.audit.sequencer import log_origin, run_forever
+from pds.audit.sequencer import log_origin
 from pds.dashboard.errors import with_dashboard_pages
 from pds.dashboard.routes import TEMPLATES as DASHBOARD_TEMPLATES
 from pds.dashboard.routes import dashboard_router
@@ -155,7 +156,8 @@ def audit_sequencer(
 
     @asynccontextmanager
     async def running(_: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_forever(db, keys, log_origin(settings.base_url)))
+        origin = log_origin(settings.base_url)
+        task = asyncio.create_task(sequence_in_background(db, settings, keys, origin))
         try:
             yield
         finally:

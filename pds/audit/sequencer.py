@@ -10,9 +10,7 @@ sequencer inside ``pds serve`` runs every second to keep that window short.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("pds.audit.sequencer")
 
 BATCH_SIZE: Final = 1000
-REST_FACTOR: Final = 3
 ADVISORY_LOCK_KEY: Final = 0x5D5A_0D17  # any constant shared by every PDS process
 
 
@@ -189,23 +186,3 @@ async def sequence_all(db: Database, keys: KeyProvider, origin: str) -> int:
     while count := await sequence_batch(db, keys, origin):
         total += count
     return total
-
-
-async def run_forever(db: Database, keys: KeyProvider, origin: str, interval: float = 1.0) -> None:
-    """The loop ``pds serve`` runs in the background; errors are logged, never fatal.
-
-    One batch a turn. Under load a batch holds the database's one writer for a while
-    (its statements wait on the busy event loop), and the reads' group commits queue
-    behind it; so after a full batch the loop rests for a few times as long as the batch
-    took (the requests get the writer most of the time) and otherwise for ``interval``.
-    Entries are durable from their own commit; only their proofs wait.
-    """
-    while True:
-        started = time.monotonic()
-        count = 0
-        try:
-            count = await sequence_batch(db, keys, origin)
-        except Exception:  # the server must keep serving; the next turn retries
-            log.exception("audit sequencing failed")
-        took = time.monotonic() - started
-        await asyncio.sleep(REST_FACTOR * took if count >= BATCH_SIZE else interval)
