@@ -16,7 +16,14 @@ from consent.grants import Approved, GrantState, GrantStatus, Refused
 from consent.models import Grant
 from consent.receipting import issue_receipt
 from consent.requests import check_allowed, parse_authorization_details
-from consent.service import GrantNotFound, citizen_for_subject, load_grant, open_request, record
+from consent.service import (
+    GrantNotFound,
+    citizen_for_subject,
+    load_grant,
+    load_grants,
+    open_request,
+    record,
+)
 from pds.audit.entry import Action, Actor, Entry
 from pds.audit.service import append
 from pds.errors import Conflict, NotFound
@@ -85,17 +92,16 @@ async def pending_for(
     session: AsyncSession, citizen_id: uuid.UUID
 ) -> list[tuple[Grant, GrantState]]:
     """The requests waiting for this citizen's answer, oldest first."""
-    ids = await session.scalars(
+    return await load_grants(
+        session,
         select(Grant.id)
         .where(
             Grant.citizen_id == citizen_id,
             Grant.pushed.is_(True),
             Grant.status == GrantStatus.REQUESTED.value,
         )
-        .order_by(Grant.created_at)
+        .order_by(Grant.created_at),
     )
-    found = [await load_grant(session, grant_id) for grant_id in list(ids)]
-    return [pair for pair in found if pair is not None]
 
 
 async def answer(

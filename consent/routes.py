@@ -10,8 +10,10 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consent.grants import GrantState
 from consent.inbox import answer, pending_for
 from consent.keys import server_keys
+from consent.models import Grant
 from consent.receipting import client_party, latest_receipt
 from consent.revocation import revoke_by_citizen
 from consent.schemas import GrantList, GrantOut, grant_out
@@ -36,12 +38,7 @@ class GrantController(Controller):
         responses=problem_responses(401, 403),
     )
     async def list_grants(self, db_session: DbSession, citizen: SignedInAccount) -> GrantList:
-        now = utcnow()
-        found = await citizens_grants(db_session, citizen.id)
-        names = {g.client_id: (await client_party(db_session, g.client_id)).name for g, _ in found}
-        return GrantList(
-            grants=[grant_out(grant.id, names[grant.client_id], s, now) for grant, s in found]
-        )
+        return await _grant_list(db_session, await citizens_grants(db_session, citizen.id))
 
     @get(
         "/{grant_id:uuid}",
@@ -107,6 +104,15 @@ class GrantController(Controller):
         )
 
 
+async def _grant_list(db_session: AsyncSession, found: list[tuple[Grant, GrantState]]) -> GrantList:
+    """Grants as their citizen sees them, each service named once."""
+    now = utcnow()
+    names = {g.client_id: (await client_party(db_session, g.client_id)).name for g, _ in found}
+    return GrantList(
+        grants=[grant_out(grant.id, names[grant.client_id], s, now) for grant, s in found]
+    )
+
+
 class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
     """``declined``: indices of optional items the citizen unticks (empty: share all)."""
 
@@ -128,12 +134,7 @@ class ConsentRequestController(Controller):
         responses=problem_responses(401, 403),
     )
     async def list_requests(self, db_session: DbSession, citizen: SignedInAccount) -> GrantList:
-        now = utcnow()
-        found = await pending_for(db_session, citizen.id)
-        names = {g.client_id: (await client_party(db_session, g.client_id)).name for g, _ in found}
-        return GrantList(
-            grants=[grant_out(grant.id, names[grant.client_id], s, now) for grant, s in found]
-        )
+        return await _grant_list(db_session, await pending_for(db_session, citizen.id))
 
     @post(
         "/{grant_id:uuid}/approve",

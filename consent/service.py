@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from consent.events import EventType, emit
@@ -235,8 +236,27 @@ async def citizens_grants(
     session: AsyncSession, citizen_id: uuid.UUID
 ) -> list[tuple[Grant, GrantState]]:
     """Every request the citizen answered or was sent, newest first."""
-    ids = await session.scalars(
-        select(Grant.id).where(Grant.citizen_id == citizen_id).order_by(Grant.created_at.desc())
+    return await load_grants(
+        session,
+        select(Grant.id).where(Grant.citizen_id == citizen_id).order_by(Grant.created_at.desc()),
     )
-    found = [await load_grant(session, grant_id) for grant_id in list(ids)]
-    return [pair for pair in found if pair is not None]
+
+
+async def load_grants(
+    session: AsyncSession, ids: Select[uuid.UUID]
+) -> list[tuple[Grant, GrantState]]:
+    """The grants whose ids ``ids`` selects, in its order, each with the fold of its
+    history: three queries however many grants, not two per grant."""
+    wanted = list(await session.scalars(ids))
+    if not wanted:
+        return []
+    rows = {row.id: row for row in await session.scalars(select(Grant).where(Grant.id.in_(wanted)))}
+    histories: dict[uuid.UUID, list[GrantEvent]] = defaultdict(list)
+    events = await session.execute(
+        select(GrantEventRow.grant_id, GrantEventRow.event)
+        .where(GrantEventRow.grant_id.in_(wanted))
+        .order_by(GrantEventRow.grant_id, GrantEventRow.seq)
+    )
+    for grant_id, stored in events:
+        histories[grant_id].append(decode_event(stored))
+    return [(rows[i], fold(histories[i])) for i in wanted if i in rows]

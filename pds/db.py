@@ -265,13 +265,17 @@ async def transaction(
         yield session
 
 
+def upsert_insert(dialect: str) -> Callable[..., Any]:
+    """The ``insert`` that offers ``ON CONFLICT`` for this dialect (PostgreSQL or SQLite)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 async def insert_if_absent(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
     """Insert one row unless its key is taken; True when this call inserted it.
 
     One statement (``ON CONFLICT DO NOTHING``) on both backends, so two processes
     racing for the same key never see an integrity error: exactly one of them wins.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
     return bool(getattr(result, "rowcount", 0) == 1)

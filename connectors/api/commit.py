@@ -26,7 +26,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.models import Client, RevokedToken, UsedJti
 from connectors.oauth.replay import PRUNE_PROBABILITY
@@ -34,7 +33,7 @@ from consent.grants import GrantStatus
 from consent.models import Grant
 from pds.audit.models import AuditEntry
 from pds.audit.service import audit_row
-from pds.db import finish, utcnow
+from pds.db import finish, upsert_insert, utcnow
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -196,9 +195,9 @@ def _spend(connection: Connection, batch: list[Pending]) -> list[bool]:
     inserted: set[bytes] = set()
     if rows:
         table = UsedJti.__table__
-        insert_for = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        insert_for = upsert_insert(connection.dialect.name)
         statement = (
-            insert_for(table).values(rows).on_conflict_do_nothing().returning(table.c.jti_hash)  # type: ignore[arg-type]
+            insert_for(table).values(rows).on_conflict_do_nothing().returning(table.c.jti_hash)
         )
         inserted = set(connection.execute(statement).scalars())
         if random.random() < PRUNE_PROBABILITY:  # noqa: S311 - load spreading, not security

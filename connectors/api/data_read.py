@@ -21,6 +21,7 @@ from connectors.api.disclose import (
     DisclosedItem,
     GrantData,
     HeldGrant,
+    client_entry,
     disclose_all,
     read_entry,
 )
@@ -33,9 +34,8 @@ from consent.models import Grant, PairwiseSubject
 from consent.models import GrantEvent as GrantEventRow
 from consent.policy import Reason
 from consent.service import decode_event
-from pds.audit.entry import Action, Actor, Entry
+from pds.audit.entry import Action, Entry
 from pds.audit.entry import Outcome as AuditOutcome
-from pds.logs import request_id_var
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -176,17 +176,12 @@ def _check(outcome: Outcome) -> None:
 
 
 def _denial(read: DataRead, held: HeldGrant | None, reason: str) -> Entry:
-    own = held is not None and held.row.client_id == read.caller.client_id
-    return Entry(
-        actor=Actor.CLIENT,
-        action=Action.DENY,
-        outcome=AuditOutcome.DENIED,
-        client_id=read.caller.client_id,
-        citizen_id=held.row.citizen_id if own and held else None,
-        grant_id=held.row.id if own and held else None,
-        purpose=read.caller.purpose,
+    return client_entry(
+        read.caller,
+        held,
+        Action.DENY,
+        AuditOutcome.DENIED,
         resource=f"grants/{read.grant_id}/data",
-        request_id=request_id_var.get(),
         detail={"reason": reason},
     )
 

@@ -212,15 +212,41 @@ def read_entry(caller: Caller, held: HeldGrant, items: list[DisclosedItem]) -> E
         f"{item.evidence_type}/{item.id}:{','.join(sorted(item.claims))}" for item in items
     )
     documents = sum(len(item.documents or ()) for item in items)
+    return client_entry(
+        caller,
+        held,
+        Action.READ,
+        Outcome.ALLOWED,
+        resource=f"grants/{held.row.id}/data",
+        detail={"items": len(items), "claims": disclosed, "documents_listed": documents},
+    )
+
+
+def client_entry(
+    caller: Caller,
+    held: HeldGrant | None,
+    action: Action,
+    outcome: Outcome,
+    *,
+    resource: str,
+    detail: dict[str, str | int | bool | None],
+) -> Entry:
+    """An act of a client under a grant, for the audit log. The request id is taken now,
+    in the request, since a group commit may write the entry from another task.
+
+    A grant that is not the caller's names no citizen: the log must not tie a stranger's
+    probe to someone they could not see.
+    """
+    own = held is not None and held.row.client_id == caller.client_id
     return Entry(
         actor=Actor.CLIENT,
-        action=Action.READ,
-        outcome=Outcome.ALLOWED,
+        action=action,
+        outcome=outcome,
         client_id=caller.client_id,
-        citizen_id=held.row.citizen_id,
-        grant_id=held.row.id,
+        citizen_id=held.row.citizen_id if own and held else None,
+        grant_id=held.row.id if own and held else None,
         purpose=caller.purpose,
-        resource=f"grants/{held.row.id}/data",
+        resource=resource,
         request_id=request_id_var.get(),
-        detail={"items": len(items), "claims": disclosed, "documents_listed": documents},
+        detail=detail,
     )

@@ -18,11 +18,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 
 from connectors.models import RateLimitWindow
-from pds.db import finish
+from pds.db import finish, upsert_insert
 from pds.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -108,9 +107,7 @@ class RateLimiter:
 async def _add(session: AsyncSession, client_id: str, window: int, count: int) -> int:
     """One upsert that adds ``count`` and answers the new total (both backends)."""
     table = RateLimitWindow.__table__
-    assert isinstance(table, Table)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     values = insert(table).values(client_id=client_id, window=window, count=count)
     upsert = values.on_conflict_do_update(
         index_elements=["client_id", "window"],

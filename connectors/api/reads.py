@@ -16,18 +16,22 @@ of (not its own, or no such grant) is "not found"; one it holds but may not use 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import select
 
-from connectors.api.disclose import HeldGrant, decide_read
-from consent.grants import GrantStatus, fold, state_at
+from connectors.api.disclose import HeldGrant, client_entry, decide_read
+from consent.grants import GrantState, GrantStatus, fold, state_at
+from consent.keys import server_keys
 from consent.models import Grant
 from consent.models import GrantEvent as GrantEventRow
 from consent.policy import Reason
+from consent.requests import Access, to_authorization_details
 from consent.service import decode_event, pairwise_subject
-from pds.audit.entry import Action, Actor, Entry, Outcome
+from consent.tokens import issue_consent_token
+from pds.audit.entry import Action, Outcome
 from pds.audit.service import append
 from pds.errors import Forbidden, NotFound
 from pds.vault.datakeys import unwrap_data_key
@@ -110,19 +114,58 @@ async def held_grant(read: Read) -> HeldGrant:
     return HeldGrant(row, fold(decode_event(event) for event in events))
 
 
-async def grant_for_client(read: Read) -> tuple[HeldGrant, str | None]:
-    """The grant as its client may see it, whatever its status, with the citizen's pairwise
-    subject once someone has answered it."""
+@dataclass(frozen=True, slots=True)
+class ClientGrantView:
+    """The grant as its client may see it. ``subject`` once someone answered it;
+    ``consent_token`` while it is active and the client may renew its access with it."""
+
+    held: HeldGrant
+    subject: str | None
+    consent_token: str | None
+
+
+async def grant_for_client(read: Read, *, issuer: str) -> ClientGrantView:
+    """The client's grant whatever its status (404 if not its own; 403 for a token of
+    another grant), with a fresh consent token when the grant can be renewed."""
     held = await held_grant(read)
     if read.caller.grant_id not in (None, held.row.id):
         await _deny(read, held, "other_grant")
         raise ReadDenied("other_grant")
     citizen = held.row.citizen_id
     subject = await pairwise_subject(read.session, held.row.client_id, citizen) if citizen else None
-    return held, subject
+    current = state_at(held.state, read.now)
+    token = None
+    if subject and _renewable(held, current):
+        token = await _consent_token(read, held, current, subject, issuer)
+    return ClientGrantView(held, subject, token)
 
 
-async def _live(read: Read) -> HeldGrant:
+def _renewable(held: HeldGrant, current: GrantState) -> bool:
+    """Active, and either pushed (no code ever brought the client a consent token) or
+    ongoing (a redirect-flow one-off grant had its one access token with the code)."""
+    live = current.status is GrantStatus.ACTIVE and current.expires_at is not None
+    return live and (held.row.pushed or current.scope.access is Access.ONGOING)
+
+
+async def _consent_token(
+    read: Read, held: HeldGrant, current: GrantState, subject: str, issuer: str
+) -> str:
+    assert current.expires_at is not None  # _renewable checked it
+    keys = await server_keys(read.session, read.keys)
+    return issue_consent_token(
+        keys.signer,
+        issuer=issuer,
+        client_id=read.caller.client_id,
+        subject=subject,
+        grant_id=str(held.row.id),
+        authorization_details=to_authorization_details(current.scope),
+        now=int(read.now.timestamp()),
+        expires_at=int(current.expires_at.timestamp()),
+        jti=secrets.token_urlsafe(16),
+    )
+
+
+async def live_grant(read: Read) -> HeldGrant:
     """The grant, refusing (and recording) anything but an active grant this token is for."""
     held = await held_grant(read)
     if read.caller.grant_id != held.row.id:
@@ -149,7 +192,7 @@ class DocumentRead:
 
 async def grant_document(read: Read, document_id: uuid.UUID) -> DocumentRead:
     """One document of an item the grant reaches with documents; audited before streaming."""
-    held = await _live(read)
+    held = await live_grant(read)
     found = (
         await read.session.execute(
             select(Document, EvidenceItem, CitizenKey)
@@ -170,8 +213,8 @@ async def grant_document(read: Read, document_id: uuid.UUID) -> DocumentRead:
     meta = open_document_meta(dek, item.citizen_id, row)
     append(
         read.session,
-        _entry(
-            read,
+        client_entry(
+            read.caller,
             held,
             Action.DOCUMENT_DOWNLOADED,
             Outcome.ALLOWED,
@@ -192,33 +235,13 @@ async def _deny(
     where = resource or f"grants/{read.grant_id}"
     append(
         read.session,
-        _entry(
-            read, held, Action.DENY, Outcome.DENIED, resource=where, detail={"reason": str(reason)}
+        client_entry(
+            read.caller,
+            held,
+            Action.DENY,
+            Outcome.DENIED,
+            resource=where,
+            detail={"reason": str(reason)},
         ),
     )
     await read.session.commit()
-
-
-def _entry(
-    read: Read,
-    held: HeldGrant | None,
-    action: Action,
-    outcome: Outcome,
-    *,
-    resource: str,
-    detail: dict[str, str | int | bool | None],
-) -> Entry:
-    # A grant that is not the caller's names no citizen: the log must not tie the
-    # stranger's probe to someone they could not see.
-    own = held is not None and held.row.client_id == read.caller.client_id
-    return Entry(
-        actor=Actor.CLIENT,
-        action=action,
-        outcome=outcome,
-        client_id=read.caller.client_id,
-        citizen_id=held.row.citizen_id if own and held else None,
-        grant_id=held.row.id if own and held else None,
-        purpose=read.caller.purpose,
-        resource=resource,
-        detail=detail,
-    )

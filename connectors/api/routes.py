@@ -8,7 +8,6 @@ function, commits, and shapes the answer (JSON, or JWE when asked and possible).
 from __future__ import annotations
 
 import base64
-import time
 import uuid
 from typing import Annotated, Any
 
@@ -37,17 +36,12 @@ from connectors.api.unit import (
     CONNECT_PATH,
     RESOURCE_SERVER_ERRORS,
     ResourceServer,
-    Unit,
     authenticated,
 )
 from connectors.models import Client
 from consent.disclosure import MAX_ASKED, Asked
 from consent.events import feed
-from consent.grants import GrantStatus, state_at
 from consent.inbox import push_request
-from consent.keys import server_keys
-from consent.requests import Access, to_authorization_details
-from consent.tokens import issue_consent_token
 from pds import errors
 from pds.db import utcnow
 from pds.vault.documents import DocumentDownload, stream_plaintext
@@ -97,21 +91,17 @@ class ConnectorController(Controller):
     ) -> ConnectGrant:
         async with authenticated(request, state) as unit:
             read = unit.read(grant_id)
-            held, subject = await grant_for_client(read)
-            token = None
-            current = state_at(held.state, read.now)
-            live = current.status is GrantStatus.ACTIVE and current.expires_at is not None
-            if live and subject and (held.row.pushed or current.scope.access is Access.ONGOING):
-                token = await _consent_token(unit, held.row.id, current, subject)
+            view = await grant_for_client(read, issuer=state.settings.base_url)
             await unit.session.commit()
-            return connect_grant(
-                held.row.id,
-                held.state,
-                read.now,
-                pushed=held.row.pushed,
-                subject=subject,
-                consent_token=token,
-            )
+        held = view.held
+        return connect_grant(
+            held.row.id,
+            held.state,
+            read.now,
+            pushed=held.row.pushed,
+            subject=view.subject,
+            consent_token=view.consent_token,
+        )
 
     @get(
         "/grants/{grant_id:uuid}/data",
@@ -256,23 +246,6 @@ class ConnectorController(Controller):
             next_cursor=page.next_cursor,
             more=page.more,
         )
-
-
-async def _consent_token(unit: Unit, grant_id: uuid.UUID, current: Any, subject: str) -> str:
-    settings = unit.state.settings
-    keys = await server_keys(unit.session, unit.state.key_provider)
-    now = int(time.time())
-    return issue_consent_token(
-        keys.signer,
-        issuer=settings.base_url,
-        client_id=unit.caller.client_id,
-        subject=subject,
-        grant_id=str(grant_id),
-        authorization_details=to_authorization_details(current.scope),
-        now=now,
-        expires_at=int(current.expires_at.timestamp()),
-        jti=uuid.uuid4().hex,
-    )
 
 
 def _item_out(item: Any, grant_id: uuid.UUID) -> DisclosedItemOut:

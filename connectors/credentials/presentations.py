@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from connectors.api.reads import ReadDenied, _entry, _live
+from connectors.api.disclose import client_entry
+from connectors.api.reads import ReadDenied, live_grant
 from consent.policy import ReadRequest, Resource, decide
 from consent.service import pairwise_subject
 from credentials import sdjwt, service
@@ -45,7 +46,7 @@ class _Holding:
 
 async def grant_credentials(read: Read, nonce: str, *, base: str) -> GrantCredentialsOut:
     """Each live credential the grant reaches, cut to the granted claims, key-bound."""
-    held = await _live(read)
+    held = await live_grant(read)
     citizen = held.row.citizen_id
     assert citizen is not None  # an active grant has its citizen (the fold enforces it)
     rows = await read.session.scalars(
@@ -124,8 +125,8 @@ def _audit(read: Read, held: HeldGrant, presented: list[PresentedCredential]) ->
     disclosed = ";".join(f"{p.credential_id}:{','.join(p.disclosed)}" for p in presented)
     append(
         read.session,
-        _entry(
-            read,
+        client_entry(
+            read.caller,
             held,
             Action.CREDENTIAL_PRESENTED,
             Outcome.ALLOWED,
