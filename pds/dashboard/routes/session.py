@@ -47,10 +47,16 @@ async def _anonymous_page(
     )
 
 
-@get("/sign-in", operation_id="dashboardSignInPage", include_in_schema=False)
-async def sign_in_page(
-    request: Request[Any, Any, Any], db_session: DbSession, keys: Keys, settings: AppSettings
+async def _entry_page(
+    request: Request[Any, Any, Any],
+    db_session: DbSession,
+    keys: Keys,
+    settings: AppSettings,
+    *,
+    template: str,
+    title: str,
 ) -> Response[Any]:
+    """Sign-in or sign-up: someone already signed in goes to their home page instead."""
     viewer = await optional_viewer(request, db_session, keys)
     if viewer is not None:
         return see_other(home_for(viewer.account))
@@ -59,9 +65,18 @@ async def sign_in_page(
         db_session=db_session,
         keys=keys,
         settings=settings,
-        template="sign_in.html",
-        title="Sign in",
+        template=template,
+        title=title,
         email="",
+    )
+
+
+@get("/sign-in", operation_id="dashboardSignInPage", include_in_schema=False)
+async def sign_in_page(
+    request: Request[Any, Any, Any], db_session: DbSession, keys: Keys, settings: AppSettings
+) -> Response[Any]:
+    return await _entry_page(
+        request, db_session, keys, settings, template="sign_in.html", title="Sign in"
     )
 
 
@@ -120,17 +135,8 @@ def _sign_in_fix(exc: Exception) -> str:
 async def sign_up_page(
     request: Request[Any, Any, Any], db_session: DbSession, keys: Keys, settings: AppSettings
 ) -> Response[Any]:
-    viewer = await optional_viewer(request, db_session, keys)
-    if viewer is not None:
-        return see_other(home_for(viewer.account))
-    return await _anonymous_page(
-        request=request,
-        db_session=db_session,
-        keys=keys,
-        settings=settings,
-        template="sign_up.html",
-        title="Create your account",
-        email="",
+    return await _entry_page(
+        request, db_session, keys, settings, template="sign_up.html", title="Create your account"
     )
 
 
