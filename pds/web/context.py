@@ -15,7 +15,6 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from litestar import Litestar
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 
 from pds.logs import request_id_var
@@ -89,23 +88,29 @@ class PdsLitestar(Litestar):
 
 
 def make_before_send(*, https: bool) -> Any:
-    """A hook adding the request id and security headers, and writing the access log."""
+    """A hook adding the request id and security headers, and writing the access log.
+
+    It runs for every response, so it works on the raw header list: the names already
+    present are collected once and the missing headers appended as prepared bytes
+    (``MutableScopeHeaders`` scans and decodes the list for every lookup).
+    """
+    defaults = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+    if https:
+        defaults.append((b"strict-transport-security", HSTS.encode()))
+    defaults.append((b"cache-control", b"no-store"))
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         state = scope.get("state", {})
-        headers = MutableScopeHeaders.from_message(message)
+        headers = list(message.get("headers") or ())
+        present = {name.lower() for name, _ in headers}
         request_id = state.get("request_id")
         if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
-        for name, value in SECURITY_HEADERS.items():
-            if name not in headers:
-                headers[name] = value
-        if https:
-            headers["strict-transport-security"] = HSTS
-        if "cache-control" not in headers:
-            headers["cache-control"] = "no-store"
+            headers = [(n, v) for n, v in headers if n.lower() != b"x-request-id"]
+            headers.append((b"x-request-id", request_id.encode("latin-1")))
+        headers.extend(item for item in defaults if item[0] not in present)
+        message["headers"] = headers
         _log_access(scope, message["status"], state.get("started"))
 
     return before_send
