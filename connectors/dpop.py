@@ -135,6 +135,12 @@ class _ProofRegistry(jws.JWSRegistry):
 
 
 def _registry(algorithms: Collection[str]) -> _ProofRegistry:
+    return _registry_for(tuple(algorithms))
+
+
+@lru_cache(maxsize=16)
+def _registry_for(algorithms: tuple[str, ...]) -> _ProofRegistry:
+    """Registries are immutable once built; one per allow-list, not one per proof."""
     if not algorithms or not set(algorithms) <= _ASYMMETRIC:
         raise ValueError("DPoP algorithms must be a non-empty set of asymmetric JWS algorithms")
     return _ProofRegistry(algorithms=list(algorithms))
@@ -230,7 +236,7 @@ def _check(
     )
     header = unverified.headers()
     _check_header(header, algorithms)
-    key, public_jwk = _import_proof_key(header.get("jwk"))
+    key, public_jwk, jkt = _import_proof_key(header.get("jwk"))
     try:
         valid = jws.validate_compact(unverified, key, registry=registry)
     except LIBRARY_ERRORS as exc:
@@ -238,7 +244,6 @@ def _check(
     if not valid:
         raise InvalidDPoPProof("bad_signature")
     claims = _claims(unverified.payload)
-    jkt = thumbprint(public_jwk)
     iat = _check_claims(claims, method, url, now, window)
     _check_binding(claims, jkt, access_token, expected_jkt)
     if nonce_secret is not None:
@@ -263,7 +268,7 @@ def _check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> Non
         raise InvalidDPoPProof("crit_not_understood")
 
 
-def _import_proof_key(jwk: Any) -> tuple[Key, dict[str, str]]:
+def _import_proof_key(jwk: Any) -> tuple[Key, dict[str, str], str]:
     if not isinstance(jwk, dict):
         raise InvalidDPoPProof("missing_jwk")
     if _PRIVATE_MEMBERS & jwk.keys():
@@ -280,19 +285,19 @@ def _import_proof_key(jwk: Any) -> tuple[Key, dict[str, str]]:
     if "n" in public_jwk and not _RSA_BITS[0] <= rsa_modulus_bits(public_jwk["n"]) <= _RSA_BITS[1]:
         raise InvalidDPoPProof("rsa_key_size")
     try:
-        key = _imported(tuple(sorted(public_jwk.items())))
+        key, jkt = _imported(tuple(sorted(public_jwk.items())))
     except LIBRARY_ERRORS as exc:
         raise InvalidDPoPProof("bad_jwk") from exc
-    return key, public_jwk
+    return key, public_jwk, jkt
 
 
 @lru_cache(maxsize=4096)
-def _imported(members: tuple[tuple[str, str], ...]) -> Key:
-    """A client proves with the same key request after request; importing it (the curve
-    point check) costs about as much as the signature check, so do it once per key.
-    Failures raise and are not cached."""
+def _imported(members: tuple[tuple[str, str], ...]) -> tuple[Key, str]:
+    """The key and its thumbprint. A client proves with the same key request after
+    request; importing it (the curve point check) costs about as much as the signature
+    check, so do it once per key. Failures raise and are not cached."""
     key_data: dict[str, str | list[str]] = dict(members)
-    return import_key(key_data)
+    return import_key(key_data), thumbprint(key_data)
 
 
 def _claims(payload: bytes) -> dict[str, Any]:
@@ -319,7 +324,7 @@ def _check_claims(claims: Mapping[str, Any], method: str, url: str, now: int, wi
         raise InvalidDPoPProof("htm_mismatch")
     htu = claims.get("htu")
     try:
-        same_url = isinstance(htu, str) and normalize_htu(htu) == normalize_htu(url)
+        same_url = isinstance(htu, str) and _normalized(htu) == _normalized(url)
     except ValueError:
         same_url = False
     if not same_url:
@@ -332,6 +337,13 @@ def _check_claims(claims: Mapping[str, Any], method: str, url: str, now: int, wi
     if iat > now + window:
         raise InvalidDPoPProof("iat_in_future")
     return iat
+
+
+@lru_cache(maxsize=4096)
+def _normalized(url: str) -> str:
+    """``normalize_htu``, remembered: a client names the same few URLs again and again.
+    Failures raise and are not cached."""
+    return normalize_htu(url)
 
 
 def _check_binding(
