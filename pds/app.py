@@ -157,7 +157,7 @@ def audit_sequencer(
     @asynccontextmanager
     async def running(_: Litestar) -> AsyncIterator[None]:
         origin = log_origin(settings.base_url)
-        task = asyncio.create_task(sequence_in_background(db, settings, keys, origin))
+        task = asyncio.create_task(sequence_in_background(db, keys, origin))
         try:
             yield
         finally:

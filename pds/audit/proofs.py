@@ -19,9 +19,9 @@ from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode
 from pds.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Collection, Iterator
 
-    from sqlalchemy import Select
+    from sqlalchemy import Connection, Select
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.audit.merkle import NodeReader
@@ -90,19 +90,38 @@ def _nodes_at(count: int) -> Select[int, int, bytes]:
     )
 
 
-async def read_nodes(
-    session: AsyncSession, positions: Collection[tuple[int, int]]
-) -> dict[tuple[int, int], bytes]:
-    """Stored perfect subtrees by (level, index), a bounded batch per query."""
+def _node_queries(
+    positions: Collection[tuple[int, int]],
+) -> Iterator[tuple[Select[int, int, bytes], dict[str, int]]]:
     ordered = sorted(positions)
-    nodes: dict[tuple[int, int], bytes] = {}
     for start in range(0, len(ordered), _NODES_PER_QUERY):
         chunk = ordered[start : start + _NODES_PER_QUERY]
         params: dict[str, int] = {}
         for n, (level, index) in enumerate(chunk):
             params[f"l{n}"], params[f"i{n}"] = level, index
-        rows = await session.execute(_nodes_at(len(chunk)), params)
+        yield _nodes_at(len(chunk)), params
+
+
+async def read_nodes(
+    session: AsyncSession, positions: Collection[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """Stored perfect subtrees by (level, index), a bounded batch per query."""
+    nodes: dict[tuple[int, int], bytes] = {}
+    for query, params in _node_queries(positions):
+        rows = await session.execute(query, params)
         nodes.update({(level, index): node for level, index, node in rows})
+    return nodes
+
+
+def read_nodes_on(
+    connection: Connection, positions: Collection[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """``read_nodes`` over a blocking ``Connection`` (the sequencer's batch)."""
+    nodes: dict[tuple[int, int], bytes] = {}
+    for query, params in _node_queries(positions):
+        nodes.update(
+            {(level, index): node for level, index, node in connection.execute(query, params)}
+        )
     return nodes
 
 

@@ -6,28 +6,35 @@ sequencer works at a time: on PostgreSQL a transaction-scoped advisory lock
 (others skip their turn), on SQLite the write lock every writing transaction
 takes at BEGIN. Entries wait between their append and their batch; the
 sequencer inside ``pds serve`` runs every second to keep that window short.
+
+The batch is plain Core statements over one blocking connection
+(``Database.run_write``), not ORM objects through the async driver: it runs in the
+server's own process, where a thousand tracked rows, flushed statement by statement
+with thread hand-offs for each, cost more CPU (and GIL the requests need) than the
+hashing the batch is for.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text, update
 
 from pds.accounts.models import Account
 from pds.audit.leaf import LeafFields, encode_leaf, new_salt, subject_commitment
 from pds.audit.merkle import CompactRange, leaf_hash, peak_positions
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode, AuditSubject
 from pds.audit.note import Checkpoint, sign_note
-from pds.audit.proofs import read_nodes
-from pds.keys.signing import AUDIT_CHECKPOINTS, active_signing_key
+from pds.audit.proofs import read_nodes_on
+from pds.keys.signing import AUDIT_CHECKPOINTS, active_signing_key_on
 
 if TYPE_CHECKING:
+    import datetime as dt
     import uuid
 
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy import Connection, Table
 
     from pds.db import Database
     from pds.keys.provider import KeyProvider
@@ -38,13 +45,53 @@ BATCH_SIZE: Final = 1000
 ADVISORY_LOCK_KEY: Final = 0x5D5A_0D17  # any constant shared by every PDS process
 
 
+class PendingEntry(NamedTuple):
+    """The columns of an ``AuditEntry`` its leaf is made of, as the sequencer reads them."""
+
+    id: uuid.UUID
+    created_at: dt.datetime
+    actor: str
+    actor_id: uuid.UUID | None
+    action: str
+    outcome: str
+    citizen_id: uuid.UUID | None
+    client_id: str | None
+    grant_id: uuid.UUID | None
+    purpose: str | None
+    resource: str | None
+    request_id: str | None
+    detail: dict[str, Any]
+
+
+_ENTRIES: Final = cast("Table", AuditEntry.__table__)
+_SUBJECTS: Final = cast("Table", AuditSubject.__table__)
+_NODES: Final = cast("Table", AuditNode.__table__)
+_CHECKPOINTS: Final = cast("Table", AuditCheckpoint.__table__)
+_PENDING: Final = (
+    select(*(_ENTRIES.c[name] for name in PendingEntry._fields))
+    .where(_ENTRIES.c.leaf_index.is_(None))
+    .order_by(_ENTRIES.c.id)
+    .limit(bindparam("b_limit"))
+)
+# Parameters are named apart from the columns: an UPDATE's SET clause claims those names.
+_PLACE: Final = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.id == bindparam("b_id"))
+    .values(leaf=bindparam("b_leaf"), leaf_index=bindparam("b_leaf_index"))
+)
+_FORGET_CITIZEN: Final = (
+    update(_ENTRIES).where(_ENTRIES.c.id == bindparam("b_id")).values(citizen_id=None)
+)
+_FORGET_CITIZEN_AND_ACTOR: Final = _FORGET_CITIZEN.values(actor_id=None)
+
+
 def log_origin(base_url: str) -> str:
     """The checkpoint origin (and note key name): this PDS's host plus '/audit'."""
     parts = urlsplit(base_url)
     return f"{parts.netloc}{parts.path.rstrip('/')}/audit"
 
 
-def leaf_fields(row: AuditEntry, salt: bytes | None) -> LeafFields:
+def leaf_fields(row: AuditEntry | PendingEntry, salt: bytes | None) -> LeafFields:
     """What a row commits to; the citizen only as a commitment under their salt."""
     subject = (
         subject_commitment(salt, row.citizen_id) if row.citizen_id and salt is not None else None
@@ -70,114 +117,118 @@ def leaf_fields(row: AuditEntry, salt: bytes | None) -> LeafFields:
     )
 
 
-async def _take_turn(session: AsyncSession) -> bool:
-    if session.get_bind().dialect.name != "postgresql":
+def _take_turn(connection: Connection) -> bool:
+    if connection.dialect.name != "postgresql":
         return True  # SQLite: this transaction already holds the database's write lock
-    taken = await session.scalar(
+    taken = connection.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
     )
     return bool(taken)
 
 
-async def tree_size(session: AsyncSession) -> int:
+def tree_size(connection: Connection) -> int:
     """How many entries the tree holds (indexes are dense from 0)."""
-    highest = await session.scalar(select(func.max(AuditEntry.leaf_index)))
+    highest = connection.scalar(select(func.max(_ENTRIES.c.leaf_index)))
     return 0 if highest is None else int(highest) + 1
 
 
-async def _compact_range(session: AsyncSession, size: int) -> CompactRange:
+def _compact_range(connection: Connection, size: int) -> CompactRange:
     positions = peak_positions(size)
     if not positions:
         return CompactRange()
-    stored = await read_nodes(session, positions)
+    stored = read_nodes_on(connection, positions)
     return CompactRange.from_peaks(size, [stored[position] for position in positions])
 
 
-async def _salts(session: AsyncSession, citizen_ids: set[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+def _salts(connection: Connection, citizen_ids: set[uuid.UUID]) -> dict[uuid.UUID, bytes]:
     """Salts for these citizens, made for any live account that has none yet."""
     if not citizen_ids:
         return {}
-    found = dict(
-        (
-            await session.execute(
-                select(AuditSubject.citizen_id, AuditSubject.salt).where(
-                    AuditSubject.citizen_id.in_(citizen_ids)
-                )
-            )
-        ).all()
+    subjects = select(_SUBJECTS.c.citizen_id, _SUBJECTS.c.salt).where(
+        _SUBJECTS.c.citizen_id.in_(citizen_ids)
     )
+    found: dict[uuid.UUID, bytes] = dict(connection.execute(subjects).all())
     missing = citizen_ids - found.keys()
     if missing:
-        live = set(await session.scalars(select(Account.id).where(Account.id.in_(missing))))
-        for citizen_id in live:
-            found[citizen_id] = new_salt()
-            session.add(AuditSubject(citizen_id=citizen_id, salt=found[citizen_id]))
+        live = connection.scalars(select(Account.id).where(Account.id.in_(missing))).all()
+        made = {citizen_id: new_salt() for citizen_id in live}
+        if made:
+            connection.execute(
+                insert(_SUBJECTS), [{"citizen_id": c, "salt": s} for c, s in made.items()]
+            )
+            found.update(made)
     return found
 
 
-def _forget_erased(row: AuditEntry, salts: dict[uuid.UUID, bytes]) -> None:
+def _forget_erased(row: PendingEntry, salts: dict[uuid.UUID, bytes]) -> PendingEntry:
     """Clear the bare id of a citizen erased before this entry was sequenced.
 
     Erasure clears the ids of entries committed before it; an entry that
     committed concurrently, just after, is caught here, so no row keeps the
     id of a person who no longer has an account (and so no salt).
     """
-    if row.citizen_id is not None and row.citizen_id not in salts:
-        if row.actor_id == row.citizen_id:
-            row.actor_id = None
-        row.citizen_id = None
+    if row.citizen_id is None or row.citizen_id in salts:
+        return row
+    if row.actor_id == row.citizen_id:
+        return row._replace(citizen_id=None, actor_id=None)
+    return row._replace(citizen_id=None)
 
 
-async def sequence_batch(
-    db: Database, keys: KeyProvider, origin: str, limit: int = BATCH_SIZE
-) -> int:
-    """Sequence up to ``limit`` pending entries; returns how many (0 if none or not our turn)."""
-    async with db.sessions() as session:
-        if not await _take_turn(session):
-            return 0
-        rows = list(
-            await session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.leaf_index.is_(None))
-                .order_by(AuditEntry.id)
-                .limit(limit)
-            )
+def _sequence(connection: Connection, keys: KeyProvider, origin: str, limit: int) -> int:
+    """One batch, in the transaction ``Database.run_write`` opened."""
+    if not _take_turn(connection):
+        return 0
+    rows = [PendingEntry._make(row) for row in connection.execute(_PENDING, {"b_limit": limit})]
+    if not rows:
+        return 0
+    compact = _compact_range(connection, tree_size(connection))
+    salts = _salts(connection, {row.citizen_id for row in rows if row.citizen_id})
+    placed: list[dict[str, object]] = []
+    forget_citizen: list[dict[str, object]] = []
+    forget_both: list[dict[str, object]] = []
+    nodes: list[dict[str, object]] = []
+    for pending in rows:
+        row = _forget_erased(pending, salts)
+        # Only the ids cleared here are written: an erasure may have cleared others since.
+        if row.citizen_id != pending.citizen_id:
+            cleared = forget_both if row.actor_id != pending.actor_id else forget_citizen
+            cleared.append({"b_id": row.id})
+        leaf = encode_leaf(leaf_fields(row, salts.get(row.citizen_id) if row.citizen_id else None))
+        placed.append({"b_id": row.id, "b_leaf": leaf, "b_leaf_index": compact.size})
+        nodes.extend(
+            {"level": level, "index": index, "hash": node}
+            for level, index, node in compact.append(leaf_hash(leaf))
         )
-        if not rows:
-            return 0
-        compact = await _compact_range(session, await tree_size(session))
-        salts = await _salts(session, {row.citizen_id for row in rows if row.citizen_id})
-        nodes: list[dict[str, object]] = []
-        for row in rows:
-            _forget_erased(row, salts)
-            row.leaf = encode_leaf(
-                leaf_fields(row, salts.get(row.citizen_id) if row.citizen_id else None)
-            )
-            row.leaf_index = compact.size
-            nodes.extend(
-                {"level": level, "index": index, "hash": node}
-                for level, index, node in compact.append(leaf_hash(row.leaf))
-            )
-        await session.flush()
-        await session.execute(insert(AuditNode), nodes)
-        await _sign_checkpoint(session, keys, origin, compact)
-        await session.commit()
+    connection.execute(_PLACE, placed)
+    if forget_citizen:
+        connection.execute(_FORGET_CITIZEN, forget_citizen)
+    if forget_both:
+        connection.execute(_FORGET_CITIZEN_AND_ACTOR, forget_both)
+    connection.execute(insert(_NODES), nodes)
+    _sign_checkpoint(connection, keys, origin, compact)
     return len(rows)
 
 
-async def _sign_checkpoint(
-    session: AsyncSession, keys: KeyProvider, origin: str, compact: CompactRange
+def _sign_checkpoint(
+    connection: Connection, keys: KeyProvider, origin: str, compact: CompactRange
 ) -> None:
-    signing_key = await active_signing_key(session, keys, AUDIT_CHECKPOINTS)
+    signing_key = active_signing_key_on(connection, keys, AUDIT_CHECKPOINTS)
     checkpoint = Checkpoint(origin=origin, size=compact.size, root_hash=compact.root())
-    session.add(
-        AuditCheckpoint(
+    connection.execute(
+        insert(_CHECKPOINTS).values(
             tree_size=checkpoint.size,
             root_hash=checkpoint.root_hash,
             note=sign_note(checkpoint.body(), origin, signing_key.private_key),
             key_id=signing_key.kid,
         )
     )
+
+
+async def sequence_batch(
+    db: Database, keys: KeyProvider, origin: str, limit: int = BATCH_SIZE
+) -> int:
+    """Sequence up to ``limit`` pending entries; returns how many (0 if none or not our turn)."""
+    return await db.run_write(lambda connection: _sequence(connection, keys, origin, limit))
 
 
 async def sequence_all(db: Database, keys: KeyProvider, origin: str) -> int:

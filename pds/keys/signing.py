@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any, Final
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pds.db import utcnow
 from pds.keys.models import SigningKey
 from pds.keys.provider import WrappedKey
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection, Select
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.keys.provider import KeyProvider
@@ -78,13 +80,17 @@ class ActiveSigningKey:
     private_key: Ed25519PrivateKey
 
 
-async def _current_row(session: AsyncSession, purpose: str) -> SigningKey | None:
-    return await session.scalar(
+def _current(purpose: str) -> Select[SigningKey]:
+    return (
         select(SigningKey)
         .where(SigningKey.purpose == purpose, SigningKey.retired_at.is_(None))
         .order_by(SigningKey.created_at.desc())
         .limit(1)
     )
+
+
+async def _current_row(session: AsyncSession, purpose: str) -> SigningKey | None:
+    return await session.scalar(_current(purpose))
 
 
 def _generate(purpose: str) -> tuple[str, bytes, dict[str, str]]:
@@ -136,6 +142,22 @@ async def active_signing_key(
     """The current Ed25519 checkpoint key, made when there is none."""
     kid, raw = await active_private_bytes(session, keys, purpose)
     return ActiveSigningKey(kid, Ed25519PrivateKey.from_private_bytes(raw))
+
+
+def active_signing_key_on(
+    connection: Connection, keys: KeyProvider, purpose: str = AUDIT_CHECKPOINTS
+) -> ActiveSigningKey:
+    """``active_signing_key`` in the transaction of a blocking ``Connection`` (work run by
+    ``Database.run_write``, such as the audit sequencer's batch)."""
+    with Session(connection) as session:
+        row = session.scalar(_current(purpose))
+        if row is None:
+            row, raw = _new_row(keys, purpose)
+            session.add(row)
+            session.flush()
+        else:
+            raw = unwrap_private(keys, row)
+    return ActiveSigningKey(row.kid, Ed25519PrivateKey.from_private_bytes(raw))
 
 
 async def rotate_signing_key(session: AsyncSession, keys: KeyProvider, purpose: str) -> str:

@@ -32,7 +32,7 @@ from pds.keys.provider import LocalKeyFileProvider
 from pds.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy import Connection
 
     from pds.db import Database
     from pds.keys.provider import KeyProvider
@@ -50,8 +50,8 @@ class TurnCounter:
         self.refused = 0
         self._take_turn = sequencer._take_turn
 
-    async def __call__(self, session: AsyncSession) -> bool:
-        taken = await self._take_turn(session)
+    def __call__(self, connection: Connection) -> bool:
+        taken = self._take_turn(connection)
         self.refused += not taken
         return taken
 
