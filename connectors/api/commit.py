@@ -104,7 +104,8 @@ class GroupCommitter:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
                 outcomes = await self._db.run_write(
-                    functools.partial(_commit, batch=batch, lock_grants=self._lock_grants)
+                    functools.partial(_commit, batch=batch, lock_grants=self._lock_grants),
+                    brief=True,
                 )
             except Exception as exc:  # every waiter gets the failure; the next batch goes on
                 log.warning("a group commit of %d reads failed", len(batch), exc_info=True)

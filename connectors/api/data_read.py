@@ -102,10 +102,8 @@ async def read_data(read: DataRead, cache: GrantCache, committer: GroupCommitter
     if current.status is not GrantStatus.ACTIVE:
         reason = Reason.EXPIRED if current.status is GrantStatus.EXPIRED else Reason.NOT_ACTIVE
         await _refuse(read, committer, held, reason)
-    items = await read.db.run_read(
-        lambda session: disclose_all(
-            session, keys=read.keys, caller=read.caller, held=held, asked=read.asked, now=read.now
-        )
+    items = await disclose_all(
+        read.db, keys=read.keys, caller=read.caller, held=held, asked=read.asked, now=read.now
     )
     pending = _pending(read, held, read_entry(read.caller, held, items))
     pending.denial = lambda outcome: _denial(read, held, outcome.value)
