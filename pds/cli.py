@@ -7,13 +7,14 @@ settings, unreachable database), a non-zero exit code when something failed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
 import time
 from functools import wraps
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 import click
 from sqlalchemy.exc import DBAPIError
@@ -59,6 +60,10 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+GC_THRESHOLDS: Final = (20_000, 20, 100)
+"""``pds serve``'s collector thresholds (CPython's default is 700, 10, 10)."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """PDS: a personal data store for local-council digital services."""
@@ -76,10 +81,13 @@ def serve(*, no_sequencer: bool) -> None:
     if no_sequencer:
         os.environ["PDS_AUDIT_SEQUENCER"] = "off"  # read by create_app in the server
     settings = settings_from_env()
+    from pds.app import create_app  # noqa: PLC0415 - only the server command needs it
+
+    app = create_app(settings)
+    _settle_garbage_collector()
     click.echo(f"PDS listening on http://{settings.host}:{settings.port} ({settings.base_url})")
     uvicorn.run(
-        "pds.app:create_app",
-        factory=True,
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -87,6 +95,19 @@ def serve(*, no_sequencer: bool) -> None:
         proxy_headers=False,
         server_header=False,
     )
+
+
+def _settle_garbage_collector() -> None:
+    """Keep the cyclic garbage collector's pauses short while serving.
+
+    A full collection walks every tracked object, and after start-up that is hundreds of
+    thousands of long-lived ones (routes, models, compiled statements): measured under
+    load, those pauses made the slowest 1% of connector reads 3-4x slower than the rest.
+    Frozen, they are never walked again; a larger first generation collects less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @main.group()

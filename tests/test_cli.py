@@ -196,3 +196,47 @@ def test_rotate_signing_makes_a_new_token_key_and_keeps_the_old_one_published(
             "SELECT kid, retired_at IS NOT NULL FROM signing_keys WHERE purpose = 'tokens'"
         ).fetchall()
     assert dict(rows) == {old_kid: 1, new_kid: 0}
+
+
+def test_serve_answers_until_it_is_stopped(tmp_path: Path) -> None:
+    """``pds serve`` is what operators and the benchmark run: a real process that answers
+    once started and exits cleanly on SIGTERM (its background tasks finished, not lost)."""
+    import signal  # noqa: PLC0415 - only this test sends signals
+    import socket  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in SETTING_NAMES},
+        "PDS_DATA_DIR": str(tmp_path / "data"),
+        "PDS_PORT": str(port),
+        "PDS_LOG_LEVEL": "WARNING",
+    }
+    subprocess.run([str(PDS_SCRIPT), "db", "upgrade"], env=env, check=True, capture_output=True)  # noqa: S603
+    server = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
+        [str(PDS_SCRIPT), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz", timeout=1
+                ) as answer:
+                    assert answer.status == 200
+                    assert json.loads(answer.read())["status"] == "ok"
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "pds serve did not answer within 30 s"
+                time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=20)
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status says so.
+    assert server.returncode in {0, -signal.SIGTERM}, err.decode()
+    assert f"PDS listening on http://127.0.0.1:{port}" in out.decode()
+    assert b"Traceback" not in err
