@@ -13,6 +13,7 @@ window boundary, the usual trade for one row per client per window.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ from pds.db import finish, upsert_insert
 from pds.errors import RateLimited
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy import Connection
+
+    from pds.db import Database
 
 log = logging.getLogger("pds.connectors.ratelimit")
 
@@ -58,39 +61,35 @@ class RateLimiter:
             )
         self._unsynced[key] += 1
 
-    def maybe_sync(self, sessions: async_sessionmaker[AsyncSession], now: float) -> None:
+    def maybe_sync(self, db: Database, now: float) -> None:
         """Start a background sync if the last one is older than the interval."""
         if now - self._synced_at < self.sync_interval:
             return
         if self._task is not None and not self._task.done():
             return
         self._synced_at = now
-        self._task = asyncio.create_task(self._sync_logged(sessions, now))
+        self._task = asyncio.create_task(self._sync_logged(db, now))
 
-    async def _sync_logged(self, sessions: async_sessionmaker[AsyncSession], now: float) -> None:
+    async def _sync_logged(self, db: Database, now: float) -> None:
         try:
-            await self.sync(sessions, now)
+            await self.sync(db, now)
         except Exception:  # the next sync retries; requests go on counted locally
             log.warning("rate-limit sync failed; counts kept for the next one", exc_info=True)
 
-    async def sync(self, sessions: async_sessionmaker[AsyncSession], now: float) -> None:
+    async def sync(self, db: Database, now: float) -> None:
         """Add this process's counts to the shared rows and learn every process's totals for
-        the current window (for every client, not only those this process has seen lately)."""
+        the current window (for every client, not only those this process has seen lately).
+
+        A handful of short statements in one brief write (``Database.run_write``): under
+        load, the same statements through an async session held SQLite's write lock, and
+        so every read's group commit, for tens of milliseconds."""
         pending, self._unsynced = self._unsynced, defaultdict(int)
         current = int(now) // self.window
         try:
-            async with sessions() as session, session.begin():
-                for (client_id, window), count in pending.items():
-                    await _add(session, client_id, window, count)
-                totals = await session.execute(
-                    select(RateLimitWindow.client_id, RateLimitWindow.count).where(
-                        RateLimitWindow.window == current
-                    )
-                )
-                shared = {(client_id, current): count for client_id, count in totals}
-                await session.execute(
-                    delete(RateLimitWindow).where(RateLimitWindow.window < current - 1)
-                )
+            shared = await db.run_write(
+                functools.partial(_store_and_total, pending=pending, current=current),
+                brief=True,
+            )
         except Exception:
             # The counts were not stored: keep them for the next sync rather than lose them.
             for key, count in pending.items():
@@ -104,13 +103,22 @@ class RateLimiter:
         await finish(self._task)
 
 
-async def _add(session: AsyncSession, client_id: str, window: int, count: int) -> int:
-    """One upsert that adds ``count`` and answers the new total (both backends)."""
+def _store_and_total(
+    connection: Connection, *, pending: dict[tuple[str, int], int], current: int
+) -> dict[tuple[str, int], int]:
     table = RateLimitWindow.__table__
-    insert = upsert_insert(session.get_bind().dialect.name)
-    values = insert(table).values(client_id=client_id, window=window, count=count)
-    upsert = values.on_conflict_do_update(
-        index_elements=["client_id", "window"],
-        set_={"count": table.c.count + values.excluded.count},
-    ).returning(table.c.count)
-    return int((await session.execute(upsert)).scalar_one())
+    insert = upsert_insert(connection.dialect.name)
+    for (client_id, window), count in pending.items():
+        values = insert(table).values(client_id=client_id, window=window, count=count)
+        connection.execute(
+            values.on_conflict_do_update(
+                index_elements=["client_id", "window"],
+                set_={"count": table.c.count + values.excluded.count},
+            )
+        )
+    totals = connection.execute(
+        select(table.c.client_id, table.c.count).where(table.c.window == current)
+    )
+    shared = {(client_id, current): count for client_id, count in totals}
+    connection.execute(delete(RateLimitWindow).where(RateLimitWindow.window < current - 1))
+    return shared

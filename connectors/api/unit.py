@@ -112,7 +112,7 @@ async def authenticated(
         )
         yield Unit(session, caller, state, jti_rows)
     # Outside the request's transaction: the sync takes SQLite's write lock itself.
-    server.limiter.maybe_sync(state.db.sessions, now)
+    server.limiter.maybe_sync(state.db, now)
 
 
 def _unauthorized(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[Any]:

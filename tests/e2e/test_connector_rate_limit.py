@@ -60,16 +60,16 @@ async def test_two_processes_share_one_limit(db: Database) -> None:
 
     for _ in range(6):
         first.take(client_id, now)
-    await first.sync(db.sessions, now)
-    await second.sync(db.sessions, now)  # learns the first process's six
+    await first.sync(db, now)
+    await second.sync(db, now)  # learns the first process's six
     for _ in range(4):
         second.take(client_id, now)
 
     with pytest.raises(RateLimited) as refused:
         second.take(client_id, now)
     assert refused.value.retry_after == 50
-    await second.sync(db.sessions, now)
-    await first.sync(db.sessions, now)
+    await second.sync(db, now)
+    await first.sync(db, now)
     with pytest.raises(RateLimited):
         first.take(client_id, now)  # the first learns the second's four
     first.take(client_id, now + 60)  # a new window starts from zero
