@@ -174,12 +174,15 @@ def _forget_erased(row: PendingEntry, salts: dict[uuid.UUID, bytes]) -> PendingE
     return row._replace(citizen_id=None)
 
 
-def _sequence(connection: Connection, keys: KeyProvider, origin: str, limit: int) -> int:
+def _sequence(
+    connection: Connection, keys: KeyProvider, origin: str, limit: int, *, sign_full: bool
+) -> int:
     """One batch, in the transaction ``Database.run_write`` opened."""
     if not _take_turn(connection):
         return 0
     rows = [PendingEntry._make(row) for row in connection.execute(_PENDING, {"b_limit": limit})]
     if not rows:
+        _sign_if_behind(connection, keys, origin)
         return 0
     compact = _compact_range(connection, tree_size(connection))
     salts = _salts(connection, {row.citizen_id for row in rows if row.citizen_id})
@@ -205,8 +208,17 @@ def _sequence(connection: Connection, keys: KeyProvider, origin: str, limit: int
     if forget_both:
         connection.execute(_FORGET_CITIZEN_AND_ACTOR, forget_both)
     connection.execute(insert(_NODES), nodes)
-    _sign_checkpoint(connection, keys, origin, compact)
+    if sign_full or len(rows) < limit:
+        _sign_checkpoint(connection, keys, origin, compact)
     return len(rows)
+
+
+def _sign_if_behind(connection: Connection, keys: KeyProvider, origin: str) -> None:
+    """Sign the tree as it stands if its last batch went unsigned (see ``sequence_batch``)."""
+    size = tree_size(connection)
+    signed = connection.scalar(select(func.max(_CHECKPOINTS.c.tree_size))) or 0
+    if size > signed:
+        _sign_checkpoint(connection, keys, origin, _compact_range(connection, size))
 
 
 def _sign_checkpoint(
@@ -225,10 +237,26 @@ def _sign_checkpoint(
 
 
 async def sequence_batch(
-    db: Database, keys: KeyProvider, origin: str, limit: int = BATCH_SIZE
+    db: Database,
+    keys: KeyProvider,
+    origin: str,
+    limit: int = BATCH_SIZE,
+    *,
+    brief: bool = False,
+    sign_full: bool = True,
 ) -> int:
-    """Sequence up to ``limit`` pending entries; returns how many (0 if none or not our turn)."""
-    return await db.run_write(lambda connection: _sequence(connection, keys, origin, limit))
+    """Sequence up to ``limit`` pending entries; returns how many (0 if none or not our turn).
+
+    A batch that leaves nothing pending is always signed. ``sign_full=False``: a full batch
+    (more may be waiting) is not, so a server working off a backlog in small batches signs
+    a checkpoint at the pace it chooses rather than one per batch; the next batch that
+    finds nothing pending signs the tree as it stands. ``brief``: see
+    ``Database.run_write``.
+    """
+    return await db.run_write(
+        lambda connection: _sequence(connection, keys, origin, limit, sign_full=sign_full),
+        brief=brief,
+    )
 
 
 async def sequence_all(db: Database, keys: KeyProvider, origin: str) -> int:

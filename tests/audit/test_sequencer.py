@@ -171,6 +171,8 @@ rounds = st.lists(
     st.tuples(
         st.lists(st.tuples(st.integers(0, 3), st.booleans()), min_size=1, max_size=8),
         st.integers(1, 5),
+        st.booleans(),  # sign a full batch
+        st.booleans(),  # brief (inline on SQLite)
     ),
     min_size=1,
     max_size=5,
@@ -180,18 +182,47 @@ rounds = st.lists(
 @FEW
 @given(rounds=rounds)
 async def test_every_proof_verifies_for_random_appends_and_batches(
-    db: Database, keys: KeyProvider, rounds: list[tuple[list[tuple[int, bool]], int]]
+    db: Database,
+    keys: KeyProvider,
+    rounds: list[tuple[list[tuple[int, bool]], int, bool, bool]],
 ) -> None:
     await empty_all_tables(db)
     citizens = [uuid.UUID(int=1), uuid.UUID(int=2)]
-    for appended, batch in rounds:
+    for appended, batch, sign_full, brief in rounds:
         await append_all(db, [entry(kind, citizens[which]) for kind, which in appended])
-        await sequence_batch(db, keys, ORIGIN, limit=batch)
+        await sequence_batch(db, keys, ORIGIN, limit=batch, sign_full=sign_full, brief=brief)
     await sequence_all(db, keys, ORIGIN)
 
     roots = await check_every_proof(db)
 
-    assert max(roots) == sum(len(appended) for appended, _ in rounds)
+    assert max(roots) == sum(len(appended) for appended, *_ in rounds)
+
+
+async def _signed_sizes(db: Database) -> list[int]:
+    async with db.read_sessions() as session:
+        sizes = await session.scalars(
+            select(AuditCheckpoint.tree_size).order_by(AuditCheckpoint.tree_size)
+        )
+        return list(sizes)
+
+
+async def test_unsigned_full_batches_are_signed_once_the_backlog_is_cleared(
+    db: Database, keys: KeyProvider
+) -> None:
+    await append_all(db, [entry(3, None)] * 5)
+    assert await sequence_batch(db, keys, ORIGIN, 2, sign_full=False) == 2
+    assert await sequence_batch(db, keys, ORIGIN, 2, sign_full=False) == 2
+    assert await _signed_sizes(db) == []  # a backlog: no checkpoint per batch
+    assert await sequence_batch(db, keys, ORIGIN, 2, sign_full=False) == 1
+    assert await _signed_sizes(db) == [5]  # cleared: signed
+
+    await append_all(db, [entry(3, None)] * 2)
+    assert await sequence_batch(db, keys, ORIGIN, 2, sign_full=False) == 2
+    assert await _signed_sizes(db) == [5]
+    assert await sequence_batch(db, keys, ORIGIN, 2, sign_full=False) == 0
+    assert await sequence_batch(db, keys, ORIGIN, 2, sign_full=False) == 0
+    assert await _signed_sizes(db) == [5, 7]  # nothing pending: the tree signed once
+    assert max((await check_every_proof(db)).keys()) == 7
 
 
 async def test_proofs_are_only_served_for_signed_sizes_and_indexes_inside(
