@@ -28,6 +28,24 @@ class Load:
     p99: float
     count: int
     failed: Counter[int] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    latencies: tuple[float, ...] = ()
+    """Seconds, sorted: kept so that several runs can be pooled (``pooled``)."""
+
+
+def pooled(loads: list[Load]) -> Load:
+    """Several runs as one: their requests over their summed time, percentiles of all."""
+    latencies = sorted(x for load in loads for x in load.latencies)
+    failed: Counter[int] = Counter()
+    for load in loads:
+        failed.update(load.failed)
+    return _load(latencies, sum(load.elapsed for load in loads), failed)
+
+
+def _load(latencies: list[float], elapsed: float, failed: Counter[int]) -> Load:
+    count = len(latencies)
+    p50, p99 = (latencies[max(0, math.ceil(f * count) - 1)] * 1e3 for f in (0.5, 0.99))
+    return Load(count / elapsed, p50, p99, count, failed, elapsed, tuple(latencies))
 
 
 def get_request(host: str, path: str, headers: dict[str, str] | None = None) -> bytes:
@@ -81,6 +99,4 @@ async def drive(host: str, port: int, requests: list[bytes], concurrency: int) -
     await asyncio.wait_for(asyncio.gather(*runs), timeout=TIMEOUT)
     elapsed = time.perf_counter() - started
     latencies.sort()
-    count = len(latencies)
-    p50, p99 = (latencies[max(0, math.ceil(f * count) - 1)] * 1e3 for f in (0.5, 0.99))
-    return Load(rps=count / elapsed, p50=p50, p99=p99, count=count, failed=failed)
+    return _load(latencies, elapsed, failed)
