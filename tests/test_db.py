@@ -181,3 +181,37 @@ async def test_sqlite_reading_sessions_do_not_block_writers(
     async with sqlite_db.read_sessions() as session:
         await session.execute(text("SELECT 1"))
         assert other_writer_can_begin(path)
+
+
+# --- PostgreSQL only: connections lost under the pool ------------------------------------
+
+
+async def test_after_the_server_drops_connections_only_the_request_in_flight_fails(
+    settings: Settings, backend: str
+) -> None:
+    """There is no ping before each checkout (it cost a round trip per use); a connection
+    found dead is reported as a disconnect, which empties the pool, so the next use
+    connects afresh."""
+    if backend != "postgres":
+        pytest.skip("SQLite has no server to lose")
+    import asyncpg  # noqa: PLC0415 - PostgreSQL only
+    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
+
+    database = open_database(settings)
+    try:
+        async with database.engine.connect() as connection:
+            mine = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(settings.resolved_database_url.replace("+asyncpg", ""))
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", mine)
+        finally:
+            await admin.close()
+
+        with pytest.raises(DBAPIError) as lost:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        assert lost.value.connection_invalidated
+        async with database.engine.connect() as connection:
+            assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await database.dispose()
