@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from connectors.models import Client, RevokedToken, UsedJti
 from connectors.oauth.replay import PRUNE_PROBABILITY
@@ -132,20 +132,33 @@ def _commit(connection: Connection, *, batch: list[Pending], lock_grants: bool) 
     entries = [_entry_for(p, outcome) for p, outcome in zip(batch, outcomes, strict=True)]
     rows = [audit_row(entry) for entry in entries if entry is not None]
     if rows:
-        connection.execute(insert(AuditEntry), rows)
+        connection.execute(_AUDIT_INSERT, rows)
     return outcomes
+
+
+_AUDIT_INSERT: Final = insert(AuditEntry)
+_GRANTS: Final = select(Grant.id, Grant.status, Grant.expires_at).where(
+    Grant.id.in_(bindparam("ids", expanding=True))
+)
+_GRANTS_LOCKED: Final = _GRANTS.with_for_update(read=True)
+_ACTIVE_CLIENTS: Final = select(Client.client_id).where(
+    Client.client_id.in_(bindparam("ids", expanding=True)), Client.status == "active"
+)
+_REVOKED: Final = select(RevokedToken.jti_hash).where(
+    RevokedToken.jti_hash.in_(bindparam("hashes", expanding=True))
+)
+"""Built once: a statement built per batch cost more to construct and key for
+SQLAlchemy's compiled cache than to run."""
 
 
 def _grants(
     connection: Connection, batch: list[Pending], *, lock: bool
 ) -> dict[uuid.UUID, tuple[str, dt.datetime | None]]:
-    ids = {p.grant_id for p in batch if p.grant_id is not None}
+    ids = list({p.grant_id for p in batch if p.grant_id is not None})
     if not ids:
         return {}
-    query = select(Grant.id, Grant.status, Grant.expires_at).where(Grant.id.in_(ids))
-    if lock:
-        query = query.with_for_update(read=True)
-    return {row.id: (row.status, row.expires_at) for row in connection.execute(query)}
+    rows = connection.execute(_GRANTS_LOCKED if lock else _GRANTS, {"ids": ids})
+    return {row.id: (row.status, row.expires_at) for row in rows}
 
 
 def _outcome(
@@ -220,16 +233,10 @@ def _spend_statement(dialect: str) -> Insert:
 
 
 def _active_clients(connection: Connection, batch: list[Pending]) -> set[str]:
-    ids = {p.client_id for p in batch}
-    rows = connection.execute(
-        select(Client.client_id).where(Client.client_id.in_(ids), Client.status == "active")
-    )
-    return set(rows.scalars())
+    ids = list({p.client_id for p in batch})
+    return set(connection.execute(_ACTIVE_CLIENTS, {"ids": ids}).scalars())
 
 
 def _revoked(connection: Connection, batch: list[Pending]) -> set[bytes]:
-    hashes = {p.token_jti_hash for p in batch}
-    rows = connection.execute(
-        select(RevokedToken.jti_hash).where(RevokedToken.jti_hash.in_(hashes))
-    )
-    return set(rows.scalars())
+    hashes = list({p.token_jti_hash for p in batch})
+    return set(connection.execute(_REVOKED, {"hashes": hashes}).scalars())
