@@ -20,16 +20,14 @@ from connectors.models import Client
 from connectors.oauth.authenticate import check_dpop
 from connectors.oauth.introspection import is_revoked
 from consent.errors import InvalidToken
-from consent.keys import server_keys
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from connectors.api.tokens import TokenCache
     from connectors.dpop import SeenJtiAsync
-    from pds.keys.provider import KeyProvider
 
 MAX_AUTHORIZATION_LENGTH = 8192
 
@@ -70,36 +68,33 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def authenticate_caller(
-    session: AsyncSession,
     presented: Presented,
     *,
     cache: TokenCache,
-    keys: KeyProvider,
+    load_keys: Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]],
     issuer: str,
     audience: str,
     now: int,
+    seen: SeenJtiAsync,
     admit: Callable[[str], None] = lambda _client_id: None,
-    seen: SeenJtiAsync | None = None,
-    live_checks: bool = True,
+    live_session: AsyncSession | None = None,
 ) -> Caller:
     """The caller, or ``InvalidToken`` / ``InvalidDPoPProof`` (both 401).
 
+    ``load_keys`` gives the token-signing keys when a token is not yet in ``cache``.
     ``admit`` sees the client id as soon as the token is known good and may refuse
-    (the rate limit), before the proof and the database are consulted. The read path
-    passes a ``seen`` collector and ``live_checks=False``: its group commit spends the
-    proof's ``jti`` and checks the token and client in one batch (``connectors.api.commit``).
+    (the rate limit), before the proof and the database are consulted. ``seen`` spends
+    the proof's ``jti``: in a writing session, or (the read path) collected for its group
+    commit, which then also checks the token and client (``connectors.api.commit``);
+    ``live_session``, when given, checks them here.
     """
     token = bearer_token(presented.authorization)
-
-    async def load_keys() -> Mapping[str, Mapping[str, Any]]:
-        return (await server_keys(session, keys)).verification_keys
-
     claims = await cache.claims(
         token, issuer=issuer, audience=audience, now=now, load_keys=load_keys
     )
     admit(claims["client_id"])
     await check_dpop(
-        session,
+        None,
         presented.dpop,
         method=presented.method,
         url=presented.url,
@@ -109,8 +104,8 @@ async def authenticate_caller(
         expected_jkt=claims["cnf"]["jkt"],
         seen=seen,
     )
-    if live_checks:
-        await _live_checks(session, claims)
+    if live_session is not None:
+        await _live_checks(live_session, claims)
     return _caller(claims)
 
 

@@ -37,6 +37,7 @@ from connectors.api.unit import (
     RESOURCE_SERVER_ERRORS,
     ResourceServer,
     authenticated,
+    reading_caller,
 )
 from connectors.models import Client
 from consent.disclosure import MAX_ASKED, Asked
@@ -119,20 +120,21 @@ class ConnectorController(Controller):
     ) -> Response[Any]:
         asked = Asked(evidence_types=_names(evidence_type), claims=_names(claims))
         server: ResourceServer = state.resource_server
-        async with authenticated(request, state, reading=True) as unit:
-            key = None
-            if wants_jwe(request.headers.get("accept")):
-                key = await _encryption_key(unit.session, unit.caller.client_id)
-            read = DataRead(
-                db=state.db,
-                keys=state.key_provider,
-                caller=unit.caller,
-                grant_id=grant_id,
-                asked=asked,
-                now=utcnow(),
-                jti_rows=unit.jti_rows,
-            )
-            data = await read_data(read, server.grants, server.committer)
+        reading = await reading_caller(request, state)
+        key = None
+        if wants_jwe(request.headers.get("accept")):
+            async with state.db.read_sessions() as session:
+                key = await _encryption_key(session, reading.caller.client_id)
+        read = DataRead(
+            db=state.db,
+            keys=state.key_provider,
+            caller=reading.caller,
+            grant_id=grant_id,
+            asked=asked,
+            now=utcnow(),
+            jti_rows=reading.jti_rows,
+        )
+        data = await read_data(read, server.grants, server.committer)
         body = GrantDataOut(
             grant_id=data.grant_id,
             subject=data.subject,

@@ -92,7 +92,7 @@ async def _jwks(client: Client, *, refresh: bool = False) -> dict[str, Any]:
 
 
 async def check_dpop(
-    session: AsyncSession,
+    session: AsyncSession | None,
     header_values: Sequence[str],
     *,
     method: str,
@@ -106,7 +106,11 @@ async def check_dpop(
     """The request's one DPoP proof, verified for ``method url`` (RFC 9449 §4.3).
 
     ``seen`` defaults to spending the ``jti`` in ``session`` now; the read path passes
-    a collector and spends it in its group commit."""
+    a collector (and no session) and spends it in its group commit."""
+    if seen is None:
+        if session is None:
+            raise ValueError("check_dpop needs a session to spend the jti in, or a seen callback")
+        seen = replay_check(session, "dpop")
     if len(header_values) != 1:
         raise InvalidDPoPProof("dpop_header_count")
     return await verify_proof_async(
@@ -114,7 +118,7 @@ async def check_dpop(
         method=method,
         url=url,
         now=now,
-        seen=seen or replay_check(session, "dpop"),
+        seen=seen,
         nonce_secret=nonce_secret,
         access_token=access_token,
         expected_jkt=expected_jkt,
