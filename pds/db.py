@@ -246,10 +246,11 @@ class Database:
         they queue behind each other (see ``open_database``). Elsewhere it runs through
         the async driver.
 
-        ``brief``: ``work`` takes well under a millisecond (the read path's group commit).
-        On SQLite it is then tried right here first, when the write lock is free this
-        instant (``pds.sqlite_direct``): no thread hand-offs, whose cost under load (each
-        waits for the busy event loop to let go of the GIL) was several times the work.
+        ``brief``: ``work`` takes a few milliseconds at most (the read path's group commit,
+        the rate-limit sync, the server's small sequencer batches). On SQLite it is then
+        tried right here first, when the write lock is free this instant
+        (``pds.sqlite_direct``): no thread hand-offs, whose cost under load (each waits
+        for the busy event loop to let go of the GIL) was several times the work.
         """
         if self.direct is not None:
             inline = self.direct.begin_inline() if brief else None

@@ -1,8 +1,9 @@
 """``/connect/v1``: the one door service systems use, each request under a DPoP-bound token.
 
-Thin: every handler opens one writing unit of work (reads write their audit entry),
-authenticates the caller, counts it against its rate limit, calls one service
-function, commits, and shapes the answer (JSON, or JWE when asked and possible).
+Thin: every handler authenticates the caller, counts it against its rate limit, calls
+one service function and shapes the answer (JSON, or JWE when asked and possible). Most
+open one writing unit of work and commit it; ``/data``, the hot path, opens none: its
+audit entry and last live checks go through the group commit (``connectors.api.commit``).
 """
 
 from __future__ import annotations
