@@ -3,17 +3,21 @@ backends: UUIDs, aware UTC datetimes, JSON, bytes and NULLs converted the same w
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import TYPE_CHECKING
 
+import pytest
 from sqlalchemy import Uuid, bindparam, select
 
 from pds.audit.models import AuditEntry
+from pds.db import open_database
 from pds.plain_select import PlainSelect
 
 if TYPE_CHECKING:
     from pds.db import Database
+    from pds.settings import Settings
 
 _entries = AuditEntry.__table__.c
 QUERY = (
@@ -81,3 +85,27 @@ async def test_a_statement_is_compiled_once_per_dialect(db: Database) -> None:
     dialect = db.engine.dialect
     assert query.compiled(dialect) is query.compiled(dialect)
     assert [name for name, _ in query.compiled(dialect).binds] == ["actor", "citizen"]
+
+
+async def test_concurrent_fetches_beyond_the_pool_return_every_connection(
+    settings: Settings, backend: str
+) -> None:
+    """More fetches at once than the pool holds: the extra (overflow) connections are
+    closed on return, which the async driver must do inside SQLAlchemy's greenlet (a
+    leaked connection would surface here as an unclosed-socket warning)."""
+    if backend != "postgres":
+        pytest.skip("SQLite fetches run on a connection per thread, not from the pool")
+    database = open_database(settings, pool_size=2, max_overflow=30)
+    try:
+        await _add(database, uuid.uuid4())
+        query = PlainSelect(QUERY)
+        results = await asyncio.gather(
+            *(
+                database.fetch(query, {"actor": "citizen", "citizen": uuid.uuid4()})
+                for _ in range(30)
+            )
+        )
+        assert all(len(rows) == 1 for rows in results)
+        assert database.engine.pool.checkedout() == 0
+    finally:
+        await database.dispose()
