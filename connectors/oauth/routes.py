@@ -122,8 +122,12 @@ class OAuthController(Controller):
         responses=oauth_error_responses(400, 401),
     )
     async def par(
-        self, request: Request[Any, Any, Any], db_session: DbSession, settings: AppSettings
-    ) -> dict[str, Any]:
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settings: AppSettings,
+        keys: Keys,
+    ) -> Response[dict[str, Any]]:
         form: dict[str, str] = {}
         async with refusals_audited(db_session, Action.AUTHORIZATION_REFUSED, form):
             form.update(await read_form(request))
@@ -138,7 +142,14 @@ class OAuthController(Controller):
             pushed = await push_authorization_request(
                 db_session, client, form, proof_jkt=proof_jkt, now=utcnow()
             )
-        return {"request_uri": pushed.request_uri, "expires_in": pushed.expires_in}
+            loaded = await server_keys(db_session, keys)
+        # The nonce the token request will need (RFC 9449 §8), handed out now so that
+        # request does not have to be refused once with use_dpop_nonce to learn it.
+        return Response(
+            {"request_uri": pushed.request_uri, "expires_in": pushed.expires_in},
+            status_code=201,
+            headers={**NO_STORE, "DPoP-Nonce": issue_nonce(loaded.nonce_secret, now)},
+        )
 
     @post(
         "/token",

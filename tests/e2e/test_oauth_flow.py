@@ -243,3 +243,33 @@ async def test_unticking_every_item_keeps_the_page_with_its_error(
     assert "Tick at least one item to share" in answered.text
     assert 'name="items"' in answered.text  # the choice is offered again
     assert await count(db, Grant.id, Grant.status == "requested") == 1
+
+
+async def test_the_par_answer_hands_out_the_nonce_the_token_request_needs(
+    client: AsyncTestClient[Any], db: Database
+) -> None:
+    """RFC 9449 §8: with the nonce from the PAR answer, the first token request is
+    accepted; without one it would be refused once with use_dpop_nonce."""
+    kit = ServiceKit()
+    await kit.register(db)
+    await sign_up_and_in(client, "amara@example.com")
+    pkce = Pkce()
+    pushed = await push(client, kit, pkce)
+    assert pushed.status_code == 201, pushed.text
+    nonce = pushed.headers["DPoP-Nonce"]
+    assert pushed.headers["Cache-Control"] == "no-store"
+    query = await approve(client, kit, pushed.json()["request_uri"], items=(1,))
+
+    answer = await kit.send_token(
+        client,
+        {
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": pkce.verifier,
+        },
+        proofs=[kit.proof("POST", ISSUER + "/oauth/token", nonce=nonce)],
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["DPoP-Nonce"]
