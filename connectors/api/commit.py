@@ -49,6 +49,20 @@ log = logging.getLogger("pds.connectors.commit")
 
 MAX_BATCH: Final = 256
 
+_AUDIT_INSERT: Final = insert(AuditEntry)
+_GRANTS: Final = select(Grant.id, Grant.status, Grant.expires_at).where(
+    Grant.id.in_(bindparam("ids", expanding=True))
+)
+_GRANTS_LOCKED: Final = _GRANTS.with_for_update(read=True)
+_ACTIVE_CLIENTS: Final = select(Client.client_id).where(
+    Client.client_id.in_(bindparam("ids", expanding=True)), Client.status == "active"
+)
+_REVOKED: Final = select(RevokedToken.jti_hash).where(
+    RevokedToken.jti_hash.in_(bindparam("hashes", expanding=True))
+)
+"""Built once: a statement built per batch cost more to construct and key for
+SQLAlchemy's compiled cache than to run."""
+
 
 class Outcome(StrEnum):
     COMMITTED = "committed"
@@ -134,21 +148,6 @@ def _commit(connection: Connection, *, batch: list[Pending], lock_grants: bool) 
     if rows:
         connection.execute(_AUDIT_INSERT, rows)
     return outcomes
-
-
-_AUDIT_INSERT: Final = insert(AuditEntry)
-_GRANTS: Final = select(Grant.id, Grant.status, Grant.expires_at).where(
-    Grant.id.in_(bindparam("ids", expanding=True))
-)
-_GRANTS_LOCKED: Final = _GRANTS.with_for_update(read=True)
-_ACTIVE_CLIENTS: Final = select(Client.client_id).where(
-    Client.client_id.in_(bindparam("ids", expanding=True)), Client.status == "active"
-)
-_REVOKED: Final = select(RevokedToken.jti_hash).where(
-    RevokedToken.jti_hash.in_(bindparam("hashes", expanding=True))
-)
-"""Built once: a statement built per batch cost more to construct and key for
-SQLAlchemy's compiled cache than to run."""
 
 
 def _grants(

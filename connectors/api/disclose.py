@@ -137,11 +137,11 @@ async def disclose_all(
     dek: DataKey | None = None
     items: list[DisclosedItem] = []
     for row in rows:
-        item = _Item(*row[:8])
+        *columns, wrapped_dek, kek_version = row  # the query's last two: the citizen's key
+        item = _Item(*columns)
         if not covering_items(held.state.scope, item.evidence_type, item.category):
             continue
         if dek is None:
-            kek_version, wrapped_dek = row[9], row[8]
             dek = DataKey(keys.unwrap(WrappedKey(kek_version, wrapped_dek), item.citizen_id))
         disclosed = _disclose(reader, dek, item)
         if disclosed is None:

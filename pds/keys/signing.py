@@ -131,9 +131,7 @@ async def active_private_bytes(
         session.add(row)
         await session.flush()
         return row.kid, raw
-    return row.kid, keys.unwrap(
-        WrappedKey(row.kek_version, row.private_wrapped), wrap_owner(row.kid)
-    )
+    return row.kid, unwrap_private(keys, row)
 
 
 async def active_signing_key(
