@@ -7,9 +7,11 @@ queue: a batch transaction spends the proofs' ``jti`` values (a replay anywhere 
 re-reads what may have changed since — the grant still active (``FOR SHARE`` on
 PostgreSQL; SQLite's write lock, taken at BEGIN, does the same), the client still
 active, the access token not given up — appends an audit entry per read (allowed or
-denied), and commits. Only then is each read answered, so every answered read has its
-durable audit entry, and a revocation either committed before the batch (the read is
-denied) or waits for it (the read happened before the revocation).
+denied), already placed in the log's Merkle tree when the batch can take the
+sequencer's turn (``pds.audit.sequencer.place_new``), and commits. Only then is each
+read answered, so every answered read has its durable audit entry, and a revocation
+either committed before the batch (the read is denied) or waits for it (the read
+happened before the revocation).
 
 One commit for many reads is what lets SQLite's single writer keep up, and it saves
 PostgreSQL a WAL flush per read.
@@ -32,6 +34,7 @@ from connectors.oauth.replay import PRUNE_PROBABILITY
 from consent.grants import GrantStatus
 from consent.models import Grant
 from pds.audit.models import AuditEntry
+from pds.audit.sequencer import place_new
 from pds.audit.service import audit_row
 from pds.db import finish, upsert_insert, utcnow
 
@@ -152,6 +155,7 @@ def _commit(connection: Connection, *, batch: list[Pending], lock_grants: bool) 
     entries = [_entry_for(p, outcome) for p, outcome in zip(batch, outcomes, strict=True)]
     rows = [audit_row(entry) for entry in entries if entry is not None]
     if rows:
+        place_new(connection, rows)
         connection.execute(_AUDIT_INSERT, rows)
     return outcomes
 

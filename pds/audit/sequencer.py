@@ -1,7 +1,9 @@
 """The sequencer: folds pending audit entries into the Merkle tree and signs a checkpoint.
 
 Each batch runs in one transaction: assign indexes, store the exact leaf bytes,
-store every perfect subtree that completes, sign a checkpoint. Exactly one
+store every perfect subtree that completes, sign a checkpoint. The read path's group
+commit places its own entries as it inserts them (``place_new``); the sequencer then
+only signs for them. Exactly one
 sequencer works at a time: on PostgreSQL a transaction-scoped advisory lock
 (others skip their turn), on SQLite the write lock every writing transaction
 takes at BEGIN. Entries wait between their append and their batch; the
@@ -211,6 +213,39 @@ def _sequence(
     if sign_full or len(rows) < limit:
         _sign_checkpoint(connection, keys, origin, compact)
     return len(rows)
+
+
+def place_new(connection: Connection, rows: list[dict[str, Any]]) -> bool:
+    """Fold ``rows``, audit entries about to be inserted by this transaction, into the
+    tree right here, if this transaction can take the sequencer's turn; False (the rows
+    untouched, left for the sequencer) if another holds it.
+
+    The read path's group commit calls it: the entries' values are in memory and the
+    write lock is held anyway, so reading them back, parsing them and updating every
+    row in a batch of the sequencer's would be work done twice (measured: the sequencer
+    was a sixth of a read's CPU). Each row gains its ``leaf`` and ``leaf_index`` (and
+    loses a citizen's bare id exactly as ``_forget_erased`` says); the completed
+    subtrees are stored; the checkpoint is left to the sequencer's next turn
+    (``_sign_if_behind``). Entries placed here may take indexes ahead of older entries
+    still pending from other writers: the tree's order is the order of placement.
+    """
+    if not rows or not _take_turn(connection):
+        return False
+    compact = _compact_range(connection, tree_size(connection))
+    salts = _salts(connection, {row["citizen_id"] for row in rows if row["citizen_id"]})
+    nodes: list[dict[str, object]] = []
+    for row in rows:
+        entry = _forget_erased(PendingEntry(*(row[name] for name in PendingEntry._fields)), salts)
+        row["citizen_id"], row["actor_id"] = entry.citizen_id, entry.actor_id
+        salt = salts.get(entry.citizen_id) if entry.citizen_id else None
+        leaf = encode_leaf(leaf_fields(entry, salt))
+        row["leaf"], row["leaf_index"] = leaf, compact.size
+        nodes.extend(
+            {"level": level, "index": index, "hash": node}
+            for level, index, node in compact.append(leaf_hash(leaf))
+        )
+    connection.execute(insert(_NODES), nodes)
+    return True
 
 
 def _sign_if_behind(connection: Connection, keys: KeyProvider, origin: str) -> None:

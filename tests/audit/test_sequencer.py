@@ -19,7 +19,7 @@ from conftest import empty_all_tables
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select, text
 
 from pds.accounts.models import Account
 from pds.accounts.service import Role, create_account
@@ -40,8 +40,16 @@ from pds.audit.proofs import (
     prove_consistency,
     prove_inclusion,
 )
-from pds.audit.sequencer import leaf_fields, log_origin, sequence_all, sequence_batch
-from pds.audit.service import append
+from pds.audit.sequencer import (
+    ADVISORY_LOCK_KEY,
+    leaf_fields,
+    log_origin,
+    place_new,
+    sequence_all,
+    sequence_batch,
+)
+from pds.audit.service import append, audit_row
+from pds.audit.verify import verify_log
 from pds.db import transaction
 from pds.keys.signing import AUDIT_CHECKPOINTS, public_keys
 from pds.vault.lifecycle import erase_account
@@ -49,6 +57,7 @@ from pds.vault.lifecycle import erase_account
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from sqlalchemy import Connection
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from pds.accounts.service import AccountPolicy
@@ -324,3 +333,98 @@ async def test_an_entry_for_a_citizen_erased_before_sequencing_keeps_no_bare_id(
     assert row.actor_id is None
     assert row.leaf is not None
     assert decode_leaf(row.leaf).subject is None
+
+
+async def place_all(db: Database, entries: list[Entry]) -> bool:
+    """Insert ``entries`` as the read path's group commit does: placed in the tree by the
+    transaction that inserts them, when it can take the sequencer's turn."""
+    rows = [audit_row(one) for one in entries]
+
+    def work(connection: Connection) -> bool:
+        placed = place_new(connection, rows)
+        connection.execute(insert(AuditEntry), rows)
+        return placed
+
+    return await db.run_write(work, brief=True)
+
+
+async def _pending(db: Database) -> int:
+    async with db.read_sessions() as session:
+        found = await session.scalars(select(AuditEntry.id).where(AuditEntry.leaf_index.is_(None)))
+        return len(found.all())
+
+
+@FEW
+@given(
+    rounds=st.lists(
+        st.tuples(
+            st.lists(st.tuples(st.integers(0, 3), st.booleans()), min_size=1, max_size=6),
+            st.sampled_from(["placed", "appended", "sequenced"]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+async def test_entries_placed_as_inserted_share_one_verifiable_tree_with_sequenced_ones(
+    db: Database, keys: KeyProvider, rounds: list[tuple[list[tuple[int, bool]], str]]
+) -> None:
+    await empty_all_tables(db)
+    citizens = [uuid.UUID(int=1), uuid.UUID(int=2)]
+    waiting = 0
+    for made, how in rounds:
+        batch = [entry(kind, citizens[which]) for kind, which in made]
+        if how == "placed":
+            assert await place_all(db, batch)
+        else:
+            await append_all(db, batch)
+            waiting += len(batch)
+        if how == "sequenced":
+            await sequence_batch(db, keys, ORIGIN, limit=3)
+            waiting = await _pending(db)
+        assert await _pending(db) == waiting  # placed entries never wait for the sequencer
+    await sequence_all(db, keys, ORIGIN)
+
+    roots = await check_every_proof(db)
+
+    assert max(roots) == sum(len(made) for made, _ in rounds)
+    result = await verify_log(db, ORIGIN)
+    assert result.ok, result.reason
+
+
+async def test_a_placed_entry_commits_to_its_citizen_under_their_salt_only(
+    db: Database, keys: KeyProvider, policy: AccountPolicy
+) -> None:
+    alice = await add_citizen(db, keys, policy, "alice@example.org")
+    gone = uuid.uuid4()  # no account: erased before the entry was written
+
+    assert await place_all(db, [entry(0, alice.id), entry(2, gone)])
+
+    async with db.read_sessions() as session:
+        salt = await session.scalar(
+            select(AuditSubject.salt).where(AuditSubject.citizen_id == alice.id)
+        )
+        rows = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.leaf_index.is_not(None)))
+        ).all()
+    assert salt is not None
+    by_action = {row.action: row for row in rows}
+    read = by_action[Action.READ.value]
+    assert decode_leaf(read.leaf or b"").subject == subject_commitment(salt, alice.id)
+    assert read.citizen_id == alice.id
+    export = by_action[Action.EXPORT.value]
+    assert (export.citizen_id, export.actor_id) == (None, None)
+    assert decode_leaf(export.leaf or b"").subject is None
+
+
+async def test_entries_are_left_to_the_sequencer_while_another_holds_the_turn(
+    db: Database, keys: KeyProvider
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("on SQLite the write lock every writer takes at BEGIN is the turn")
+    async with db.engine.connect() as other, other.begin():
+        await other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        assert not await place_all(db, [entry(0, None), entry(3, None)])
+    assert await _pending(db) == 2
+
+    assert await sequence_all(db, keys, ORIGIN) == 2
+    assert max((await check_every_proof(db)).keys()) == 2
