@@ -25,7 +25,7 @@ from connectors.api.disclose import (
     disclose_all,
     read_entry,
 )
-from connectors.api.reads import GrantUnknown, ReadDenied
+from connectors.api.reads import NO_ENCRYPTION_KEY, NOT_ACCEPTABLE, GrantUnknown, ReadDenied
 from connectors.errors import InvalidDPoPProof
 from connectors.oauth.introspection import token_jti_hash
 from consent.errors import InvalidToken
@@ -36,6 +36,7 @@ from consent.policy import Reason
 from consent.service import decode_event
 from pds.audit.entry import Action, Entry
 from pds.audit.entry import Outcome as AuditOutcome
+from pds.errors import NotAcceptable
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -151,6 +152,13 @@ async def _refuse(
     raise ReadDenied(reason)
 
 
+async def refuse_unencrypted_read(read: DataRead, committer: GroupCommitter) -> NoReturn:
+    """``reads.refuse_unencrypted`` for the read path: the refusal goes through the group
+    commit, which spends the proof."""
+    _check(await committer.submit(_pending(read, None, _denial(read, None, NOT_ACCEPTABLE))))
+    raise NotAcceptable(NO_ENCRYPTION_KEY)
+
+
 def _pending(read: DataRead, held: HeldGrant | None, entry: Entry) -> Pending:
     return Pending(
         jti_rows=read.jti_rows,
@@ -184,4 +192,11 @@ def _denial(read: DataRead, held: HeldGrant | None, reason: str) -> Entry:
     )
 
 
-__all__ = ["CachedGrant", "DataRead", "DisclosedItem", "GrantCache", "read_data"]
+__all__ = [
+    "CachedGrant",
+    "DataRead",
+    "DisclosedItem",
+    "GrantCache",
+    "read_data",
+    "refuse_unencrypted_read",
+]

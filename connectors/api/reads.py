@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final, NoReturn
 
 from sqlalchemy import select
 
@@ -33,7 +33,7 @@ from consent.service import decode_event, pairwise_subject
 from consent.tokens import issue_consent_token
 from pds.audit.entry import Action, Outcome
 from pds.audit.service import append
-from pds.errors import Forbidden, NotFound
+from pds.errors import Forbidden, NotAcceptable, NotFound
 from pds.vault.datakeys import unwrap_data_key
 from pds.vault.models import CitizenKey, Document, EvidenceItem
 from pds.vault.service import open_document_meta
@@ -226,6 +226,21 @@ async def grant_document(read: Read, document_id: uuid.UUID) -> DocumentRead:
 
 
 # --- audit ----------------------------------------------------------------------------------
+
+
+NOT_ACCEPTABLE: Final = "not_acceptable"
+"""The audit reason of a refused encrypted answer (not a policy decision)."""
+NO_ENCRYPTION_KEY: Final = (
+    "This client registered no encryption key; ask for application/json instead."
+)
+
+
+async def refuse_unencrypted(read: Read) -> NoReturn:
+    """Refuse an encrypted answer to a client with no encryption key, once the refusal is
+    recorded and the proof spent: a proof is single-use whatever the answer, or one
+    captured with a 406 could be sent again asking for JSON."""
+    await _deny(read, None, NOT_ACCEPTABLE)
+    raise NotAcceptable(NO_ENCRYPTION_KEY)
 
 
 async def _deny(

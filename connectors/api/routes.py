@@ -20,9 +20,9 @@ from litestar.response import Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.api.data_read import DataRead, read_data
+from connectors.api.data_read import DataRead, read_data, refuse_unencrypted_read
 from connectors.api.jwe import JOSE_MEDIA_TYPE, encrypt_for, wants_jwe
-from connectors.api.reads import grant_document, grant_for_client
+from connectors.api.reads import grant_document, grant_for_client, refuse_unencrypted
 from connectors.api.schemas import (
     ConnectGrant,
     ConsentRequestIn,
@@ -68,13 +68,9 @@ def _names(value: str | None) -> frozenset[str] | None:
     return names
 
 
-async def _encryption_key(session: AsyncSession, client_id: str) -> dict[str, Any]:
+async def _encryption_key(session: AsyncSession, client_id: str) -> dict[str, Any] | None:
     key = await session.scalar(select(Client.encryption_jwk).where(Client.client_id == client_id))
-    if not key:
-        raise errors.NotAcceptable(
-            "This client registered no encryption key; ask for application/json instead."
-        )
-    return dict(key)
+    return dict(key) if key else None
 
 
 class ConnectorController(Controller):
@@ -122,10 +118,6 @@ class ConnectorController(Controller):
         asked = Asked(evidence_types=_names(evidence_type), claims=_names(claims))
         server: ResourceServer = state.resource_server
         reading = await reading_caller(request, state)
-        key = None
-        if wants_jwe(request.headers.get("accept")):
-            async with state.db.read_sessions() as session:
-                key = await _encryption_key(session, reading.caller.client_id)
         read = DataRead(
             db=state.db,
             keys=state.key_provider,
@@ -135,6 +127,12 @@ class ConnectorController(Controller):
             now=utcnow(),
             jti_rows=reading.jti_rows,
         )
+        key = None
+        if wants_jwe(request.headers.get("accept")):
+            async with state.db.read_sessions() as session:
+                key = await _encryption_key(session, reading.caller.client_id)
+            if key is None:
+                await refuse_unencrypted_read(read, server.committer)
         data = await read_data(read, server.grants, server.committer)
         body = GrantDataOut(
             grant_id=data.grant_id,
@@ -167,6 +165,8 @@ class ConnectorController(Controller):
             key = None
             if wants_jwe(request.headers.get("accept")):
                 key = await _encryption_key(unit.session, unit.caller.client_id)
+                if key is None:
+                    await refuse_unencrypted(unit.read(grant_id))
             found = await grant_document(unit.read(grant_id), document_id)
             await unit.session.commit()
         download = DocumentDownload(

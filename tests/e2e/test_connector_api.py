@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -337,20 +338,42 @@ async def test_data_as_jwe_opens_only_with_the_clients_key(client: Client, db: D
         jwe.decrypt_compact(response.text, ECKey.generate_key("P-256"))
 
 
-async def test_jwe_without_a_registered_key_is_not_acceptable(client: Client, db: Database) -> None:
+async def test_jwe_without_a_registered_key_is_not_acceptable_and_spends_the_proof(
+    client: Client, db: Database
+) -> None:
     kit = ServiceKit()
     tokens = await setup_grant(client, db, kit)
+    path = f"{CONNECT}/grants/{tokens['grant_id']}/data"
+    headers = dpop_headers(kit, "GET", path, tokens["access_token"])
 
-    response = await connect_get(
-        client,
-        kit,
-        tokens["access_token"],
-        f"/grants/{tokens['grant_id']}/data",
-        headers={"Accept": "application/jose"},
-    )
+    response = await client.get(path, headers={**headers, "Accept": "application/jose"})
+    # The same token and proof, sent again asking for JSON: a replay, not a read.
+    replayed = await client.get(path, headers={**headers, "Accept": "application/json"})
 
     assert response.status_code == 406
     assert response.json()["code"] == "not_acceptable"
+    assert replayed.status_code == 401
+    assert await entries(db, Action.READ) == []
+    [refused] = await entries(db, Action.DENY)
+    assert refused.detail == {"reason": "not_acceptable"}
+    assert refused.client_id == kit.client_id
+
+
+async def test_a_document_as_jwe_without_a_registered_key_spends_the_proof(
+    client: Client, db: Database
+) -> None:
+    kit = ServiceKit()
+    tokens = await setup_grant(client, db, kit)
+    path = f"{CONNECT}/grants/{tokens['grant_id']}/documents/{uuid.uuid4()}"
+    headers = dpop_headers(kit, "GET", path, tokens["access_token"])
+
+    response = await client.get(path, headers={**headers, "Accept": "application/jose"})
+    replayed = await client.get(path, headers={**headers, "Accept": "application/json"})
+
+    assert response.status_code == 406
+    assert replayed.status_code == 401
+    [refused] = await entries(db, Action.DENY)
+    assert refused.detail == {"reason": "not_acceptable"}
 
 
 async def test_events_feed_pages_through_approval_and_revocation(
