@@ -7,8 +7,8 @@ queue: a batch transaction spends the proofs' ``jti`` values (a replay anywhere 
 re-reads what may have changed since — the grant still active (``FOR SHARE`` on
 PostgreSQL; SQLite's write lock, taken at BEGIN, does the same), the client still
 active, the access token not given up — appends an audit entry per read (allowed or
-denied), already placed in the log's Merkle tree when the batch can take the
-sequencer's turn (``pds.audit.sequencer.place_new``), and commits. Only then is each
+denied), on SQLite already placed in the log's Merkle tree
+(``pds.audit.sequencer.place_new``), and commits. Only then is each
 read answered, so every answered read has its durable audit entry, and a revocation
 either committed before the batch (the read is denied) or waits for it (the read
 happened before the revocation).
@@ -98,6 +98,11 @@ class GroupCommitter:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._lock_grants = not db.is_sqlite
+        # Placing entries in the audit tree here is CPU the sequencer would spend anyway
+        # on SQLite, but five more round trips on PostgreSQL, inside the batch that every
+        # waiting read queues behind (measured there: 20% fewer reads/s); the sequencer
+        # places them instead.
+        self._place = db.is_sqlite
         self._queue: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -127,7 +132,9 @@ class GroupCommitter:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
                 outcomes = await self._db.run_write(
-                    functools.partial(_commit, batch=batch, lock_grants=self._lock_grants),
+                    functools.partial(
+                        _commit, batch=batch, lock_grants=self._lock_grants, place=self._place
+                    ),
                     brief=True,
                 )
             except Exception as exc:  # every waiter gets the failure; the next batch goes on
@@ -143,7 +150,9 @@ class GroupCommitter:
                     pending.future.set_result(outcome)
 
 
-def _commit(connection: Connection, *, batch: list[Pending], lock_grants: bool) -> list[Outcome]:
+def _commit(
+    connection: Connection, *, batch: list[Pending], lock_grants: bool, place: bool
+) -> list[Outcome]:
     """The batch's statements, inside the transaction ``Database.run_write`` opened."""
     spent = _spend(connection, batch)
     grants = _grants(connection, batch, lock=lock_grants)
@@ -155,7 +164,8 @@ def _commit(connection: Connection, *, batch: list[Pending], lock_grants: bool) 
     entries = [_entry_for(p, outcome) for p, outcome in zip(batch, outcomes, strict=True)]
     rows = [audit_row(entry) for entry in entries if entry is not None]
     if rows:
-        place_new(connection, rows)
+        if place:
+            place_new(connection, rows)
         connection.execute(_AUDIT_INSERT, rows)
     return outcomes
 

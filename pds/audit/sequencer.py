@@ -220,8 +220,8 @@ def place_new(connection: Connection, rows: list[dict[str, Any]]) -> bool:
     tree right here, if this transaction can take the sequencer's turn; False (the rows
     untouched, left for the sequencer) if another holds it.
 
-    The read path's group commit calls it: the entries' values are in memory and the
-    write lock is held anyway, so reading them back, parsing them and updating every
+    The read path's group commit calls it on SQLite: the entries' values are in memory
+    and the write lock is held anyway, so reading them back, parsing them and updating every
     row in a batch of the sequencer's would be work done twice (measured: the sequencer
     was a sixth of a read's CPU). Each row gains its ``leaf`` and ``leaf_index`` (and
     loses a citizen's bare id exactly as ``_forget_erased`` says); the completed
