@@ -85,6 +85,15 @@ _FORGET_CITIZEN: Final = (
     update(_ENTRIES).where(_ENTRIES.c.id == bindparam("b_id")).values(citizen_id=None)
 )
 _FORGET_CITIZEN_AND_ACTOR: Final = _FORGET_CITIZEN.values(actor_id=None)
+# Built once, like the statements above: the group commit runs these for every batch of
+# reads, and building and cache-keying a statement cost more than running it.
+_HIGHEST_INDEX: Final = select(func.max(_ENTRIES.c.leaf_index))
+_SALTS: Final = select(_SUBJECTS.c.citizen_id, _SUBJECTS.c.salt).where(
+    _SUBJECTS.c.citizen_id.in_(bindparam("b_ids", expanding=True))
+)
+_LIVE_ACCOUNTS: Final = select(Account.id).where(Account.id.in_(bindparam("b_ids", expanding=True)))
+_ADD_SALTS: Final = insert(_SUBJECTS)
+_ADD_NODES: Final = insert(_NODES)
 
 
 def log_origin(base_url: str) -> str:
@@ -130,7 +139,7 @@ def _take_turn(connection: Connection) -> bool:
 
 def tree_size(connection: Connection) -> int:
     """How many entries the tree holds (indexes are dense from 0)."""
-    highest = connection.scalar(select(func.max(_ENTRIES.c.leaf_index)))
+    highest = connection.scalar(_HIGHEST_INDEX)
     return 0 if highest is None else int(highest) + 1
 
 
@@ -146,18 +155,15 @@ def _salts(connection: Connection, citizen_ids: set[uuid.UUID]) -> dict[uuid.UUI
     """Salts for these citizens, made for any live account that has none yet."""
     if not citizen_ids:
         return {}
-    subjects = select(_SUBJECTS.c.citizen_id, _SUBJECTS.c.salt).where(
-        _SUBJECTS.c.citizen_id.in_(citizen_ids)
+    found: dict[uuid.UUID, bytes] = dict(
+        connection.execute(_SALTS, {"b_ids": list(citizen_ids)}).all()
     )
-    found: dict[uuid.UUID, bytes] = dict(connection.execute(subjects).all())
     missing = citizen_ids - found.keys()
     if missing:
-        live = connection.scalars(select(Account.id).where(Account.id.in_(missing))).all()
+        live = connection.scalars(_LIVE_ACCOUNTS, {"b_ids": list(missing)}).all()
         made = {citizen_id: new_salt() for citizen_id in live}
         if made:
-            connection.execute(
-                insert(_SUBJECTS), [{"citizen_id": c, "salt": s} for c, s in made.items()]
-            )
+            connection.execute(_ADD_SALTS, [{"citizen_id": c, "salt": s} for c, s in made.items()])
             found.update(made)
     return found
 
@@ -209,7 +215,7 @@ def _sequence(
         connection.execute(_FORGET_CITIZEN, forget_citizen)
     if forget_both:
         connection.execute(_FORGET_CITIZEN_AND_ACTOR, forget_both)
-    connection.execute(insert(_NODES), nodes)
+    connection.execute(_ADD_NODES, nodes)
     if sign_full or len(rows) < limit:
         _sign_checkpoint(connection, keys, origin, compact)
     return len(rows)
@@ -244,7 +250,7 @@ def place_new(connection: Connection, rows: list[dict[str, Any]]) -> bool:
             {"level": level, "index": index, "hash": node}
             for level, index, node in compact.append(leaf_hash(leaf))
         )
-    connection.execute(insert(_NODES), nodes)
+    connection.execute(_ADD_NODES, nodes)
     return True
 
 
