@@ -314,8 +314,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A running ``pds serve``: where it answers, and what CPU it has used so far."""
+
+    base: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """User plus system time of the server process (all its threads), from
+        ``/proc``; None where there is no ``/proc``. CPU per request is steadier than
+        requests per second on a machine whose speed drifts between runs."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def pds_serve(data_dir: Path, port: int) -> Iterator[str]:
+def pds_serve(data_dir: Path, port: int) -> Iterator[Served]:
     """``pds serve`` (uvicorn, audit sequencer on) on 127.0.0.1:``port``, until /healthz answers."""
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -345,7 +363,7 @@ def pds_serve(data_dir: Path, port: int) -> Iterator[str]:
             time.sleep(0.2)
         else:
             raise RuntimeError("pds serve did not start within 30 s")
-        yield base
+        yield Served(base, process.pid)
     except BaseException:
         print("pds serve log (tail):", log_path.read_text()[-4000:], sep="\n", file=sys.stderr)
         raise

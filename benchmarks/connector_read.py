@@ -42,6 +42,7 @@ from sqlalchemy import text
 
 from benchmarks._loadgen import Load, drive, get_request, pooled
 from benchmarks._oauth_setup import (
+    Served,
     ServiceKit,
     consent_token,
     free_port,
@@ -183,15 +184,54 @@ class Row:
     concurrency: int
     healthz: Load
     data: Load
+    data_cpu: float | None = None
+    """Seconds of the server's CPU over the data rounds, the sequencer's catching up
+    included; None where it cannot be read."""
+    healthz_cpu: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.data.rps / self.healthz.rps
 
+    @property
+    def cpu_per_read_us(self) -> float | None:
+        return None if self.data_cpu is None else self.data_cpu / self.data.count * 1e6
 
-async def _measure(base: str, settings: Settings, quick: bool) -> list[Row]:
+    @property
+    def cpu_per_healthz_us(self) -> float | None:
+        return None if self.healthz_cpu is None else self.healthz_cpu / self.healthz.count * 1e6
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """CPU per /healthz over CPU per read: the ratio with the machine's drift and the
+        load generator's share of the cores taken out."""
+        read, health = self.cpu_per_read_us, self.cpu_per_healthz_us
+        return None if read is None or health is None else health / read
+
+
+class _CpuMeter:
+    """Sums the server's CPU seconds over the measured spans."""
+
+    def __init__(self, served: Served) -> None:
+        self._served = served
+        self.total: float | None = 0.0
+        self._started: float | None = None
+
+    def start(self) -> None:
+        self._started = self._served.cpu_seconds()
+
+    def stop(self) -> None:
+        now = self._served.cpu_seconds()
+        if self.total is None or self._started is None or now is None:
+            self.total = None
+        else:
+            self.total += now - self._started
+
+
+async def _measure(served: Served, settings: Settings, quick: bool) -> list[Row]:
     """Each level alternates data and /healthz rounds, so a slow spell of this shared
     machine weighs on both sides of the ratio rather than on one."""
+    base = served.base
     port = int(base.rsplit(":", 1)[1])
     host = f"127.0.0.1:{port}"
     readers = await _setup_readers(base, settings)
@@ -206,13 +246,19 @@ async def _measure(base: str, settings: Settings, quick: bool) -> list[Row]:
         data_count = int(min(15_000, max(500, warm.rps * seconds)))
         health_count = int(min(100_000, max(2_000, warm_health.rps * seconds)))
         data_runs, health_runs = [], []
+        data_cpu, health_cpu = _CpuMeter(served), _CpuMeter(served)
         for _ in range(rounds):
             requests = _data_requests(base, host, readers, data_count)  # signed before the clock
             await _backlog(settings)
+            data_cpu.start()
             data_runs.append(await drive("127.0.0.1", port, requests, concurrency))
             await _backlog(settings)
+            data_cpu.stop()
+            health_cpu.start()
             health_runs.append(await drive("127.0.0.1", port, health * health_count, concurrency))
-        rows.append(Row(concurrency, pooled(health_runs), pooled(data_runs)))
+            health_cpu.stop()
+        healthz, data = pooled(health_runs), pooled(data_runs)
+        rows.append(Row(concurrency, healthz, data, data_cpu.total, health_cpu.total))
     return rows
 
 
@@ -237,8 +283,8 @@ def _run(data_dir: Path, postgres: str | None, quick: bool) -> list[Row]:
     migrate.upgrade(settings)
     if postgres:
         os.environ["PDS_DATABASE_URL"] = postgres
-    with pds_serve(data_dir, free_port()) as base:
-        return asyncio.run(_measure(base, settings, quick))
+    with pds_serve(data_dir, free_port()) as served:
+        return asyncio.run(_measure(served, settings, quick))
 
 
 @contextlib.contextmanager
@@ -267,16 +313,23 @@ def format_table(rows: Sequence[Row], backend: str) -> str:
         f"GET /connect/v1/grants/{{id}}/data vs /healthz: pds serve on {backend}, "
         f"{CLIENTS} clients",
         f"{'conns':>5} {'data rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'healthz rps':>11} "
-        f"{'p99 ms':>7} {'ratio':>6}  failed",
+        f"{'p99 ms':>7} {'ratio':>6} | {'cpu us/read':>11} {'/healthz':>8} {'ratio':>6}  failed",
     ]
     for row in rows:
         failed = dict(row.data.failed) or "-"
         lines.append(
             f"{row.concurrency:>5} {row.data.rps:>9.0f} {row.data.p50:>7.1f} {row.data.p99:>7.1f} "
-            f"{row.healthz.rps:>11.0f} {row.healthz.p99:>7.1f} {row.ratio:>6.3f}  {failed}"
+            f"{row.healthz.rps:>11.0f} {row.healthz.p99:>7.1f} {row.ratio:>6.3f} | "
+            f"{_shown(row.cpu_per_read_us, 11, '.0f')} {_shown(row.cpu_per_healthz_us, 8, '.0f')} "
+            f"{_shown(row.cpu_ratio, 6, '.3f')}  {failed}"
         )
     lines.append(f"target at 32 connections: ratio >= {TARGET_RATIO}, p99 < {TARGET_P99_MS} ms")
+    lines.append("cpu: the server process's CPU per request (/proc); steadier than rates here")
     return "\n".join(lines)
+
+
+def _shown(value: float | None, width: int, spec: str) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}{spec}}"
 
 
 def main(argv: list[str]) -> None:

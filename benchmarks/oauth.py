@@ -313,9 +313,9 @@ def run_http(*, quick: bool = False) -> tuple[list[Row], list[str]]:
         migrate.upgrade(settings)
         kit = ServiceKit(settings.base_url)
         asyncio.run(register(settings, kit))
-        with pds_serve(data_dir, port) as base:
+        with pds_serve(data_dir, port) as served:
             database = Path(settings.resolved_database_url.split("///", 1)[1])
-            return asyncio.run(_measure_http(base, kit, count, database))
+            return asyncio.run(_measure_http(served.base, kit, count, database))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
