@@ -16,8 +16,13 @@ round the audit sequencer is let drain, so neither side pays for the other's ent
 The rounds are pooled (requests over summed time, percentiles of all). Failed requests
 are counted and shown.
 
+Beside the rates, the server process's CPU seconds per request (``/proc``): steadier than
+rates on a VM whose speed drifts, and the way to compare two versions of the code (or
+two settings toggled inside one server, alternating rounds).
+
 Run with ``python -m benchmarks.connector_read [--quick] [--postgres URL]``. To see where
-the time goes, attach ``py-spy record --gil -p <pid of pds serve>`` during a run.
+the time goes, attach ``py-spy record --nonblocking -p <pid of pds serve>`` during a run
+(without ``--nonblocking`` py-spy pauses the process for every sample).
 """
 
 from __future__ import annotations
