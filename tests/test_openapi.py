@@ -97,3 +97,18 @@ def test_every_error_response_is_a_problem_document(document: dict[str, Any]) ->
     ]
 
     assert not wrong, f"errors must be documented as {PROBLEM_JSON}: {wrong}"
+
+
+def test_every_success_answer_says_what_it_holds(document: dict[str, Any]) -> None:
+    """A handler returning ``Response`` or ``Stream`` gives Litestar no schema to derive:
+    such routes describe their answer themselves (``pds.web.answers``)."""
+    bare = [
+        f"{method} {path} {status} {media_type}"
+        for method, path, operation in operations(document)
+        for status, response in operation.get("responses", {}).items()
+        if status.startswith("2")
+        for media_type, content in response.get("content", {}).items()
+        if not content.get("schema")
+    ]
+
+    assert not bare, f"document these answers (a ResponseSpec in responses=): {bare}"

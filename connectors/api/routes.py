@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 from sqlalchemy import select
@@ -47,6 +48,7 @@ from consent.inbox import push_request
 from pds import errors
 from pds.db import utcnow
 from pds.vault.documents import DocumentDownload, stream_plaintext
+from pds.web.answers import binary_answer
 from pds.web.problems import problem_responses
 
 _NAMES = Annotated[
@@ -57,6 +59,23 @@ _NAMES = Annotated[
         description="Comma-separated names; leave out to ask for everything granted.",
     ),
 ]
+
+
+_JWE_NOTE = (
+    " With `Accept: application/jose`, and an encryption key registered for the client, the "
+    "same content comes as one compact JWE (ECDH-ES, A256GCM) to that key, media type "
+    "application/jose; without a registered key that is refused (406)."
+)
+# The handlers return Response (JSON, JWE or a stream), so the answers are described here.
+_DATA_ANSWER = ResponseSpec(
+    data_container=GrantDataOut,
+    description="Exactly the granted claims of each item the grant reaches." + _JWE_NOTE,
+    generate_examples=False,
+)
+_DOCUMENT_ANSWER = binary_answer(
+    "The document's bytes under its own media type, with `Repr-Digest` (SHA-256) and "
+    "`Content-Length`." + _JWE_NOTE
+)
 
 
 def _names(value: str | None) -> frozenset[str] | None:
@@ -105,7 +124,7 @@ class ConnectorController(Controller):
         "/grants/{grant_id:uuid}/data",
         operation_id="connectGetGrantData",
         summary="The granted claims, current version, with provenance (JSON or JWE)",
-        responses=problem_responses(400, 401, 403, 404, 406, 429),
+        responses={200: _DATA_ANSWER, **problem_responses(400, 401, 403, 404, 406, 429)},
     )
     async def get_data(
         self,
@@ -152,7 +171,7 @@ class ConnectorController(Controller):
         "/grants/{grant_id:uuid}/documents/{document_id:uuid}",
         operation_id="connectGetGrantDocument",
         summary="A granted document, streamed with its type and digest (or one JWE)",
-        responses=problem_responses(400, 401, 403, 404, 406, 429),
+        responses={200: _DOCUMENT_ANSWER, **problem_responses(400, 401, 403, 404, 406, 429)},
     )
     async def get_document(
         self,

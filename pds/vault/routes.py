@@ -30,6 +30,7 @@ from pds.vault.schemas import (
     version_out,
 )
 from pds.vault.sniff import MAX_DOCUMENT_BYTES
+from pds.web.answers import binary_answer
 from pds.web.deps import DbSession, Keys, SignedInAccount, session_cookie_present
 from pds.web.problems import problem_responses
 
@@ -194,7 +195,13 @@ class EvidenceController(Controller):
         "/{item_id:uuid}/documents/{document_id:uuid}",
         operation_id="downloadDocument",
         summary="Download a document (streamed)",
-        responses=problem_responses(400, 401, 404),
+        responses={
+            200: binary_answer(
+                "The document's bytes under its own media type, with `Content-Length`, "
+                "`Digest` (SHA-256) and its file name in `Content-Disposition`."
+            ),
+            **problem_responses(400, 401, 404),
+        },
     )
     async def download(
         self,
@@ -239,7 +246,10 @@ class EvidenceController(Controller):
     operation_id="exportMyData",
     tags=["vault"],
     summary="Everything I own, as one ZIP archive with a manifest.json",
-    responses=problem_responses(401),
+    responses={
+        200: binary_answer("The archive, streamed as it is written.", "application/zip"),
+        **problem_responses(401),
+    },
     media_type="application/zip",
 )
 async def export(db_session: DbSession, keys: Keys, citizen: SignedInAccount) -> Response[Any]:

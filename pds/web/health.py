@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import SQLAlchemyError
 
 from pds.migrate import current_revision, head_revision
@@ -35,7 +36,14 @@ async def healthz() -> Health:
     operation_id="readyz",
     tags=["health"],
     summary="Database reachable and migrated to head",
-    responses=problem_responses(503),
+    responses={
+        200: ResponseSpec(
+            data_container=Readiness,
+            description="The database answers and is at the latest migration.",
+            generate_examples=False,
+        ),
+        **problem_responses(503),
+    },
 )
 async def readyz(state: State) -> Response[Readiness] | Response[dict[str, object]]:
     try:
