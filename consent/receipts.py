@@ -28,7 +28,8 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from consent.grants import GrantStatus, RevokedBy
-from consent.requests import LawfulBasis, iso_duration
+from consent.requests import iso_duration
+from consent.vocabulary import LawfulBasis
 from pds.vault.evidence_types import EVIDENCE_TYPES
 
 if TYPE_CHECKING:

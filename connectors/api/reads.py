@@ -28,9 +28,10 @@ from consent.keys import server_keys
 from consent.models import Grant
 from consent.models import GrantEvent as GrantEventRow
 from consent.policy import Reason
-from consent.requests import Access, to_authorization_details
+from consent.requests import to_authorization_details
 from consent.service import decode_event, pairwise_subject
 from consent.tokens import issue_consent_token
+from consent.vocabulary import Access
 from pds.audit.entry import Action, Outcome
 from pds.audit.service import append
 from pds.errors import Forbidden, NotAcceptable, NotFound

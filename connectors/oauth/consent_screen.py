@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from consent.requests import Access, LawfulBasis
+from consent.vocabulary import Access, LawfulBasis
 from pds.vault.evidence_types import EVIDENCE_TYPES, Category
 
 if TYPE_CHECKING:

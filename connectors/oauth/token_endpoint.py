@@ -24,7 +24,7 @@ from consent.errors import InvalidGrant, InvalidToken
 from consent.expiry import record_expiry
 from consent.grants import GrantState, GrantStatus, Revoked, RevokedBy, state_at
 from consent.receipting import issue_receipt, latest_receipt
-from consent.requests import Access, to_authorization_details
+from consent.requests import to_authorization_details
 from consent.service import load_grant, pairwise_subject, record
 from consent.tokens import (
     ACCESS_TOKEN_LIFETIME,
@@ -33,6 +33,7 @@ from consent.tokens import (
     issue_consent_token,
     verify_token,
 )
+from consent.vocabulary import Access
 from pds.audit.entry import Action, Actor, Entry
 from pds.audit.service import append
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import msgspec
 from joserfc.jwk import import_key
 
-from consent.requests import Purpose
+from consent.vocabulary import Purpose
 from pds.errors import InvalidInput
 from pds.jose import LIBRARY_ERRORS, rsa_modulus_bits
 from pds.vault.evidence_types import Category

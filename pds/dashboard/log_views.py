@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import NoResultFound
 
 from consent.receipting import client_party
-from consent.requests import Purpose
+from consent.vocabulary import Purpose
 from pds.audit.wording import describe_action, describe_actor, describe_resource
 
 if TYPE_CHECKING:

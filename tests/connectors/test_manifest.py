@@ -26,7 +26,7 @@ from connectors.registry.manifest import (
     manifest_to_columns,
     parse_manifest,
 )
-from consent.requests import Purpose
+from consent.vocabulary import Purpose
 from pds.errors import InvalidInput
 from pds.vault.evidence_types import Category
 

@@ -8,14 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent.disclosure import Asked, cut
-from consent.requests import (
-    Access,
-    DataItem,
-    DataRequest,
-    LawfulBasis,
-    Purpose,
-    PurposeStatement,
-)
+from consent.requests import DataItem, DataRequest, PurposeStatement
+from consent.vocabulary import Access, LawfulBasis, Purpose
 from pds.vault.evidence_types import EVIDENCE_TYPES, EXAMPLE_CLAIMS
 
 KINDS = sorted(EXAMPLE_CLAIMS)

@@ -12,18 +12,16 @@ from hypothesis import strategies as st
 
 from consent.requests import (
     MAX_RAW_BYTES,
-    Access,
     DataItem,
     DataRequest,
     DataRequestNotAllowed,
     InvalidDataRequest,
-    LawfulBasis,
-    Purpose,
     check_allowed,
     iso_duration,
     parse_authorization_details,
     to_authorization_details,
 )
+from consent.vocabulary import Access, LawfulBasis, Purpose
 from pds.errors import InvalidInput
 from pds.vault.evidence_types import EVIDENCE_TYPES, Category
 
