@@ -20,10 +20,10 @@ from e2e.oauth_kit import (
     FORM,
     ISSUER,
     JWT_BEARER,
-    REDIRECT_URI,
     Pkce,
     ServiceKit,
     approve,
+    code_exchange,
     data_request,
     push,
 )
@@ -70,15 +70,7 @@ async def consented(
     query = await approve(client, kit, pushed.json()["request_uri"], items=items)
     assert query["state"] == ["state-123"]
     assert query["iss"] == [ISSUER]
-    answer = await kit.token(
-        client,
-        {
-            "grant_type": "authorization_code",
-            "code": query["code"][0],
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": pkce.verifier,
-        },
-    )
+    answer = await kit.token(client, code_exchange(query["code"][0], pkce))
     assert answer.status_code == 200, answer.text
     return answer.json(), pkce
 
@@ -262,12 +254,7 @@ async def test_the_par_answer_hands_out_the_nonce_the_token_request_needs(
 
     answer = await kit.send_token(
         client,
-        {
-            "grant_type": "authorization_code",
-            "code": query["code"][0],
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": pkce.verifier,
-        },
+        code_exchange(query["code"][0], pkce),
         proofs=[kit.proof("POST", ISSUER + "/oauth/token", nonce=nonce)],
     )
 
