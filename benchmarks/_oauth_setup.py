@@ -1,5 +1,6 @@
 """What ``benchmarks.oauth`` needs besides timing: a service's keys, a registered client,
-a consent token obtained through the real flow, and a ``pds serve`` subprocess.
+and a consent token obtained through the real flow (the server process itself is
+``benchmarks._server``).
 
 The service side signs with PyJWT (as ``tests/e2e/oauth_kit.py`` does), so what the
 server verifies was made by an independent implementation.
@@ -11,17 +12,12 @@ import base64
 import contextlib
 import cProfile
 import json
-import os
 import re
 import secrets
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,7 +38,8 @@ from pds.keys.signing import ec_public_jwk
 from pds.settings import prepare_data_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
+    from pathlib import Path
 
     from pds.settings import Settings
 
@@ -306,74 +303,6 @@ def wait_for_sequencer(database: Path, timeout: float = 120) -> int:
     if backlog:
         raise RuntimeError(f"the audit sequencer still has {backlog} entries after {timeout} s")
     return first
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    """A running ``pds serve``: where it answers, and what CPU it has used so far."""
-
-    base: str
-    pid: int
-
-    def cpu_seconds(self) -> float | None:
-        """User plus system time of the server process (all its threads), from
-        ``/proc``; None where there is no ``/proc``. CPU per request is steadier than
-        requests per second on a machine whose speed drifts between runs."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextlib.contextmanager
-def pds_serve(data_dir: Path, port: int) -> Iterator[Served]:
-    """``pds serve`` (uvicorn, audit sequencer on) on 127.0.0.1:``port``, until /healthz answers."""
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PDS_DATA_DIR": str(data_dir),
-        "PDS_HOST": "127.0.0.1",
-        "PDS_PORT": str(port),
-        "PDS_BASE_URL": base,
-        "PDS_LOG_LEVEL": "WARNING",
-    }
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [str(Path(sys.executable).parent / "pds"), "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None:
-                raise RuntimeError(f"pds serve exited with {process.returncode}")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("pds serve did not start within 30 s")
-        yield Served(base, process.pid)
-    except BaseException:
-        print("pds serve log (tail):", log_path.read_text()[-4000:], sep="\n", file=sys.stderr)
-        raise
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 async def profile_token_requests(

@@ -47,15 +47,13 @@ from sqlalchemy import text
 
 from benchmarks._loadgen import Load, drive, get_request, pooled
 from benchmarks._oauth_setup import (
-    Served,
     ServiceKit,
     consent_token,
-    free_port,
     jwt_bearer_params,
-    pds_serve,
     post_token,
     register,
 )
+from benchmarks._server import Served, free_port, pds_serve
 from pds import migrate
 from pds.db import open_database
 from pds.settings import Settings

@@ -55,14 +55,13 @@ from benchmarks._oauth_setup import (
     bare_public_key,
     consent_token,
     failure,
-    free_port,
     jwt_bearer_params,
-    pds_serve,
     post_token,
     profile_token_requests,
     register,
     wait_for_sequencer,
 )
+from benchmarks._server import free_port, pds_serve
 from connectors.dpop import issue_nonce, thumbprint, verify_proof
 from consent.tokens import (
     ACCESS_TOKEN_TYP,
