@@ -42,6 +42,7 @@ from joserfc import jws
 from joserfc.errors import InvalidKeyCurveError
 from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import Key, OKPKey, import_key
+from joserfc.util import urlsafe_b64decode
 
 from connectors.dpop_values import (
     NONCE_PERIOD,
@@ -53,7 +54,7 @@ from connectors.dpop_values import (
     thumbprint,
 )
 from connectors.errors import InvalidDPoPProof, UseDPoPNonce
-from pds.jose import LIBRARY_ERRORS, extract_compact, rsa_modulus_bits
+from pds.jose import LIBRARY_ERRORS, rsa_modulus_bits
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -65,6 +66,8 @@ IAT_WINDOW: Final = 60
 MAX_JTI_LENGTH: Final = 256
 MAX_HEADER_LENGTH: Final = 2048
 MAX_PROOF_LENGTH: Final = 8192
+MAX_PAYLOAD_LENGTH: Final = 4096
+MAX_SIGNATURE_LENGTH: Final = 1024
 
 SeenJti = Callable[[str, str, int], bool]
 SeenJtiAsync = Callable[[str, str, int], Awaitable[bool]]
@@ -124,18 +127,10 @@ _EDDSA_ED25519: Final = _EdDSAOverEd25519()
 
 
 class _ProofRegistry(jws.JWSRegistry):
-    max_header_length = MAX_HEADER_LENGTH
-    max_payload_length = 4096
-    max_signature_length = 1024
-
     def get_alg(self, name: str) -> JWSAlgModel:
         if name == "EdDSA" and self.allowed and name in self.allowed:
             return _EDDSA_ED25519
         return super().get_alg(name)  # the allow-list is enforced there
-
-
-def _registry(algorithms: Collection[str]) -> _ProofRegistry:
-    return _registry_for(tuple(algorithms))
 
 
 @lru_cache(maxsize=16)
@@ -230,32 +225,91 @@ def _check(
     algorithms: Collection[str],
     window: int,
 ) -> DPoPProof:
-    registry = _registry(algorithms)
-    unverified = extract_compact(
-        unverified_proof, registry, max_length=MAX_PROOF_LENGTH, error=InvalidDPoPProof
-    )
-    header = unverified.headers()
-    _check_header(header, algorithms)
-    key, public_jwk, jkt = _import_proof_key(header.get("jwk"))
+    allowed = tuple(algorithms)
+    _registry_for(allowed)  # a bad allow-list is a programming error: say so before anything
+    header_segment, payload_segment, signature_segment = _segments(unverified_proof)
+    header = _proof_header(header_segment, allowed)
     try:
-        valid = jws.validate_compact(unverified, key, registry=registry)
+        payload = urlsafe_b64decode(payload_segment.encode("ascii"))
+        signature = urlsafe_b64decode(signature_segment.encode("ascii"))
+    except ValueError as exc:
+        raise InvalidDPoPProof("malformed") from exc
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    try:
+        valid = header.model.verify(signing_input, signature, header.key)
     except LIBRARY_ERRORS as exc:
         raise InvalidDPoPProof("alg_key_mismatch") from exc
     if not valid:
         raise InvalidDPoPProof("bad_signature")
-    claims = _claims(unverified.payload)
+    claims = _claims(payload)
     iat = _check_claims(claims, method, url, now, window)
-    _check_binding(claims, jkt, access_token, expected_jkt)
+    _check_binding(claims, header.jkt, access_token, expected_jkt)
     if nonce_secret is not None:
         _check_nonce(claims.get("nonce"), nonce_secret, now)
     return DPoPProof(
-        jkt=jkt,
+        jkt=header.jkt,
         jti=claims["jti"],
-        alg=header["alg"],
+        alg=header.alg,
         iat=math.floor(iat),
         expires_at=math.ceil(iat) + window,
-        public_jwk=public_jwk,
+        public_jwk=header.public_jwk,
     )
+
+
+def _segments(unverified_proof: str) -> tuple[str, str, str]:
+    """The three segments of a compact JWS, each within its size limit."""
+    if not isinstance(unverified_proof, str) or not unverified_proof.isascii():
+        raise InvalidDPoPProof("malformed")
+    if len(unverified_proof) > MAX_PROOF_LENGTH:
+        raise InvalidDPoPProof("too_large")
+    parts = unverified_proof.split(".")
+    if len(parts) != 3:  # header, payload, signature
+        raise InvalidDPoPProof("malformed")
+    header_segment, payload_segment, signature_segment = parts
+    if len(header_segment) > MAX_HEADER_LENGTH:
+        raise InvalidDPoPProof("header_too_large")
+    if len(payload_segment) > MAX_PAYLOAD_LENGTH or len(signature_segment) > MAX_SIGNATURE_LENGTH:
+        raise InvalidDPoPProof("too_large")
+    return header_segment, payload_segment, signature_segment
+
+
+@dataclass(frozen=True, slots=True)
+class _ProofHeader:
+    """A protected header that passed every check, with its key ready to verify."""
+
+    alg: str
+    model: JWSAlgModel
+    key: Key
+    public_jwk: Mapping[str, str]
+    jkt: str
+
+
+@lru_cache(maxsize=4096)
+def _proof_header(segment: str, algorithms: tuple[str, ...]) -> _ProofHeader:
+    """Everything a proof's protected header decides, remembered by the header's exact
+    text: a client sends the same header (``typ``, ``alg``, its ``jwk``) with every proof,
+    and decoding, checking and matching it to its key cost a third of a proof's check.
+    The result depends on nothing but the two arguments. Refusals raise and are not
+    cached."""
+    registry = _registry_for(algorithms)
+    try:
+        header = json.loads(urlsafe_b64decode(segment.encode("ascii")))
+    except (ValueError, RecursionError) as exc:
+        raise InvalidDPoPProof("malformed") from exc
+    if not isinstance(header, dict):
+        raise InvalidDPoPProof("malformed")
+    _check_header(header, algorithms)
+    try:
+        registry.check_header(header)  # joserfc: the registered parameters' types
+    except LIBRARY_ERRORS as exc:
+        raise InvalidDPoPProof("malformed") from exc
+    key, public_jwk, jkt = _import_proof_key(header.get("jwk"))
+    try:
+        model = registry.get_alg(header["alg"])
+        model.check_key(key)
+    except LIBRARY_ERRORS as exc:
+        raise InvalidDPoPProof("alg_key_mismatch") from exc
+    return _ProofHeader(header["alg"], model, key, public_jwk, jkt)
 
 
 def _check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:

@@ -15,7 +15,9 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from joserfc import jws
@@ -221,6 +223,23 @@ def test_signature_by_another_key_than_the_jwk_is_refused() -> None:
         algorithms=["ES256"],
     )
     refused(forged, "bad_signature")
+
+
+def test_a_remembered_header_does_not_vouch_for_a_proof_signed_by_another_key() -> None:
+    # A checked header is remembered by its exact text; a forger who copies a client's
+    # header (and so its jwk) but signs with their own key still fails on the signature.
+    valid = proof(EC_KEY)
+    verify(valid)
+    first = f"{valid.split('.')[0]}.{b64(json.dumps(claims()).encode())}"
+    der = OTHER_EC_KEY.get_op_key("sign").sign(first.encode(), ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    refused(f"{first}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}", "bad_signature")
+
+
+def test_a_refused_header_is_checked_again_not_remembered() -> None:
+    token = proof(jwk=EC_KEY.as_dict(private=True))
+    refused(token, "private_key_in_header")
+    refused(token, "private_key_in_header")
 
 
 def test_missing_jwk_is_refused() -> None:
