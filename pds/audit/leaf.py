@@ -16,10 +16,13 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
+
 if TYPE_CHECKING:
     import uuid
 
 LEAF_FORMAT: Final = 1
+_CANONICAL: Final = msgspec.json.Encoder(order="sorted")
 SALT_BYTES: Final = 32
 
 
@@ -53,7 +56,14 @@ class LeafFields:
 
 
 def encode_leaf(fields: LeafFields) -> bytes:
-    """Canonical JSON, so the same entry always hashes the same on any machine."""
+    """Canonical JSON, so the same entry always hashes the same on any machine: the bytes
+    of ``json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+    in UTF-8, which any verifier can reproduce. msgspec writes exactly those bytes
+    (a property test holds it to that) in a tenth of the time, which the group commit
+    and ``pds audit verify`` pay per entry. It writes floats differently (``1e20``, not
+    ``1e+20``), so a detail may not hold one; none does (``Entry.detail``'s type)."""
+    if any(isinstance(value, float) for value in fields.detail.values()):
+        raise TypeError("an audit leaf's detail holds no floating-point values")
     document = {
         "v": LEAF_FORMAT,
         "id": fields.entry_id,
@@ -70,7 +80,7 @@ def encode_leaf(fields: LeafFields) -> bytes:
         "request": fields.request_id,
         "detail": fields.detail,
     }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(document)
 
 
 def decode_leaf(data: bytes) -> LeafFields:
