@@ -25,7 +25,13 @@ from connectors.api.disclose import (
     disclose_all,
     read_entry,
 )
-from connectors.api.reads import NO_ENCRYPTION_KEY, NOT_ACCEPTABLE, GrantUnknown, ReadDenied
+from connectors.api.reads import (
+    NO_ENCRYPTION_KEY,
+    NOT_ACCEPTABLE,
+    GrantUnknown,
+    ReadDenied,
+    registered_encryption_key,
+)
 from connectors.errors import InvalidDPoPProof
 from connectors.oauth.introspection import token_jti_hash
 from consent.errors import InvalidToken
@@ -152,11 +158,20 @@ async def _refuse(
     raise ReadDenied(reason)
 
 
-async def refuse_unencrypted_read(read: DataRead, committer: GroupCommitter) -> NoReturn:
-    """``reads.refuse_unencrypted`` for the read path: the refusal goes through the group
-    commit, which spends the proof."""
-    _check(await committer.submit(_pending(read, None, _denial(read, None, NOT_ACCEPTABLE))))
-    raise NotAcceptable(NO_ENCRYPTION_KEY)
+async def answer_key(
+    read: DataRead, committer: GroupCommitter, *, wants_jwe: bool
+) -> dict[str, Any] | None:
+    """``reads.answer_key`` for the read path: a refusal goes through the group commit,
+    which spends the proof."""
+    if not wants_jwe:
+        return None
+    key = await read.db.run_read(
+        lambda session: registered_encryption_key(session, read.caller.client_id)
+    )
+    if key is None:
+        _check(await committer.submit(_pending(read, None, _denial(read, None, NOT_ACCEPTABLE))))
+        raise NotAcceptable(NO_ENCRYPTION_KEY)
+    return key
 
 
 def _pending(read: DataRead, held: HeldGrant | None, entry: Entry) -> Pending:
@@ -197,6 +212,6 @@ __all__ = [
     "DataRead",
     "DisclosedItem",
     "GrantCache",
+    "answer_key",
     "read_data",
-    "refuse_unencrypted_read",
 ]

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Final, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from sqlalchemy import select
 
 from connectors.api.disclose import HeldGrant, client_entry, decide_read
+from connectors.models import Client
 from consent.grants import GrantState, GrantStatus, fold, state_at
 from consent.keys import server_keys
 from consent.models import Grant
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     import uuid
 
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from connectors.api.bearer import Caller
     from pds.keys.provider import KeyProvider
@@ -236,12 +238,24 @@ NO_ENCRYPTION_KEY: Final = (
 )
 
 
-async def refuse_unencrypted(read: Read) -> NoReturn:
-    """Refuse an encrypted answer to a client with no encryption key, once the refusal is
-    recorded and the proof spent: a proof is single-use whatever the answer, or one
-    captured with a 406 could be sent again asking for JSON."""
-    await _deny(read, None, NOT_ACCEPTABLE)
-    raise NotAcceptable(NO_ENCRYPTION_KEY)
+def registered_encryption_key(session: Session, client_id: str) -> dict[str, Any] | None:
+    """The public key the client registered for encrypted answers (JWE), if any."""
+    key = session.scalar(select(Client.encryption_jwk).where(Client.client_id == client_id))
+    return dict(key) if key else None
+
+
+async def answer_key(read: Read, *, wants_jwe: bool) -> dict[str, Any] | None:
+    """The key to encrypt this answer to when the caller asked for JWE (else None). A
+    client that registered none is refused (406) once the refusal is recorded and the
+    proof spent: a proof is single-use whatever the answer, or one captured with a 406
+    could be sent again asking for JSON."""
+    if not wants_jwe:
+        return None
+    key = await read.session.run_sync(registered_encryption_key, read.caller.client_id)
+    if key is None:
+        await _deny(read, None, NOT_ACCEPTABLE)
+        raise NotAcceptable(NO_ENCRYPTION_KEY)
+    return key
 
 
 async def _deny(

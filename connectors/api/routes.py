@@ -18,12 +18,11 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.api.data_read import DataRead, read_data, refuse_unencrypted_read
+from connectors.api import data_read
+from connectors.api.data_read import DataRead, read_data
 from connectors.api.jwe import JOSE_MEDIA_TYPE, encrypt_for, wants_jwe
-from connectors.api.reads import grant_document, grant_for_client, refuse_unencrypted
+from connectors.api.reads import answer_key, grant_document, grant_for_client
 from connectors.api.schemas import (
     ConnectGrant,
     ConsentRequestIn,
@@ -87,11 +86,6 @@ def _names(value: str | None) -> frozenset[str] | None:
     return names
 
 
-async def _encryption_key(session: AsyncSession, client_id: str) -> dict[str, Any] | None:
-    key = await session.scalar(select(Client.encryption_jwk).where(Client.client_id == client_id))
-    return dict(key) if key else None
-
-
 class ConnectorController(Controller):
     path = CONNECT_PATH
     tags = ["connector"]
@@ -146,12 +140,8 @@ class ConnectorController(Controller):
             now=utcnow(),
             jti_rows=reading.jti_rows,
         )
-        key = None
-        if wants_jwe(request.headers.get("accept")):
-            async with state.db.read_sessions() as session:
-                key = await _encryption_key(session, reading.caller.client_id)
-            if key is None:
-                await refuse_unencrypted_read(read, server.committer)
+        wanted = wants_jwe(request.headers.get("accept"))
+        key = await data_read.answer_key(read, server.committer, wants_jwe=wanted)
         data = await read_data(read, server.grants, server.committer)
         body = GrantDataOut(
             grant_id=data.grant_id,
@@ -181,11 +171,8 @@ class ConnectorController(Controller):
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         async with authenticated(request, state) as unit:
-            key = None
-            if wants_jwe(request.headers.get("accept")):
-                key = await _encryption_key(unit.session, unit.caller.client_id)
-                if key is None:
-                    await refuse_unencrypted(unit.read(grant_id))
+            wanted = wants_jwe(request.headers.get("accept"))
+            key = await answer_key(unit.read(grant_id), wants_jwe=wanted)
             found = await grant_document(unit.read(grant_id), document_id)
             await unit.session.commit()
         download = DocumentDownload(
