@@ -1,16 +1,17 @@
 """``pds clients``: the client registry from the operator's command line (API.md CLI table).
 
-``pds.cli`` imports this module to attach the group, so nothing from ``pds.cli`` is
-imported here at module level: its helpers are looked up when a command runs. Output is
-for people, except ``add``, whose only output is the new client id so scripts can keep it.
+``pds.cli`` attaches the group; the helpers every command shares come from
+``pds.cli_support``. Output is for people, except ``add``, whose only output is the new
+client id so scripts can keep it.
 """
 
 from __future__ import annotations
 
-from functools import wraps
-from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from pds.cli_support import friendly_errors, run_with_db, settings_from_env
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -21,22 +22,9 @@ if TYPE_CHECKING:
     from connectors.registry.manifest import Manifest
     from pds.db import Database
 
-P = ParamSpec("P")
 R = TypeVar("R")
 
 _NAME_WIDTH = 40
-
-
-def _friendly(fn: Callable[P, R]) -> Callable[P, R]:
-    """``pds.cli.friendly_errors``, resolved at call time (``pds.cli`` imports this module)."""
-
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from pds.cli import friendly_errors  # noqa: PLC0415 - import cycle, see module doc
-
-        return friendly_errors(fn)(*args, **kwargs)
-
-    return wrapper
 
 
 def _with_session(work: Callable[[AsyncSession], Awaitable[R]], *, writes: bool = True) -> R:
@@ -44,13 +32,12 @@ def _with_session(work: Callable[[AsyncSession], Awaitable[R]], *, writes: bool 
 
     Reads use a read session, so listing never takes SQLite's write lock.
     """
-    from pds.cli import _run_with_db, settings_from_env  # noqa: PLC0415
 
     async def run(db: Database) -> R:
         async with (db.sessions if writes else db.read_sessions)() as session:
             return await work(session)
 
-    return _run_with_db(settings_from_env(), run)
+    return run_with_db(settings_from_env(), run)
 
 
 def _read_manifest(file: IO[bytes]) -> Manifest:
@@ -77,7 +64,7 @@ def clients() -> None:
 
 @clients.command("add")
 @_MANIFEST_OPTION
-@_friendly
+@friendly_errors
 def clients_add(manifest_file: IO[bytes]) -> None:
     """Register a client from its manifest; prints only the new client id."""
     from connectors.registry.service import register_client  # noqa: PLC0415
@@ -91,7 +78,7 @@ def clients_add(manifest_file: IO[bytes]) -> None:
 
 
 @clients.command("list")
-@_friendly
+@friendly_errors
 def clients_list() -> None:
     """A short table of every client: id, name, kind and status."""
     from connectors.registry.service import list_clients  # noqa: PLC0415
@@ -109,7 +96,7 @@ def clients_list() -> None:
 
 @clients.command("show")
 @click.argument("client_id")
-@_friendly
+@friendly_errors
 def clients_show(client_id: str) -> None:
     """Everything registered for one client, one item a line."""
 
@@ -123,7 +110,7 @@ def clients_show(client_id: str) -> None:
 @clients.command("update")
 @click.argument("client_id")
 @_MANIFEST_OPTION
-@_friendly
+@friendly_errors
 def clients_update(client_id: str, manifest_file: IO[bytes]) -> None:
     """Replace a client's registration with a new manifest (its id and status stay)."""
     from connectors.registry.service import changed_fields, update_client  # noqa: PLC0415
@@ -153,7 +140,7 @@ async def _found(session: AsyncSession, client_id: str) -> Client:
 @click.option(
     "--reason", help="Why, in a few words (no personal data): it is kept in the audit log."
 )
-@_friendly
+@friendly_errors
 def clients_suspend(client_id: str, reason: str | None) -> None:
     """Refuse the client at every endpoint until it is reinstated."""
     from connectors.registry.service import suspend_client  # noqa: PLC0415
@@ -167,7 +154,7 @@ def clients_suspend(client_id: str, reason: str | None) -> None:
 
 @clients.command("reinstate")
 @click.argument("client_id")
-@_friendly
+@friendly_errors
 def clients_reinstate(client_id: str) -> None:
     """Let a suspended client use the connector API again."""
     from connectors.registry.service import reinstate_client  # noqa: PLC0415

@@ -11,53 +11,21 @@ import gc
 import json
 import os
 import sys
-import time
-from functools import wraps
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 import click
-from sqlalchemy.exc import DBAPIError
 
 from connectors.cli import clients
-from pds.settings import Settings, SettingsError, prepare_data_dir
+from pds.cli_audit import audit
+from pds.cli_keys import keys
+from pds.cli_support import friendly_errors, key_provider, run_with_db, settings_from_env
+from pds.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from pds.db import Database
-    from pds.keys.provider import KeyProvider
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 OPENAPI_PATH = Path("openapi/openapi.json")
-
-
-def settings_from_env() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn the failures an operator can fix into one readable line."""
-    from pds.errors import DomainError  # noqa: PLC0415
-    from pds.keys.provider import KeyProviderError  # noqa: PLC0415
-
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except DBAPIError as exc:
-            raise click.ClickException(f"cannot reach the database: {exc.orig}") from exc
-        except (DomainError, KeyProviderError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        except OSError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
 
 
 GC_THRESHOLDS: Final = (20_000, 20, 100)
@@ -70,6 +38,8 @@ def main() -> None:
 
 
 main.add_command(clients)
+main.add_command(keys)
+main.add_command(audit)
 
 
 @main.command()
@@ -157,30 +127,6 @@ def current() -> None:
     click.echo(f"current: {revision or 'empty'}\nhead:    {head}\n{state}")
 
 
-def _keys(settings: Settings) -> KeyProvider:
-    from pds.app import KEK_FILE  # noqa: PLC0415
-    from pds.keys.provider import LocalKeyFileProvider  # noqa: PLC0415
-
-    return LocalKeyFileProvider.open(prepare_data_dir(settings) / KEK_FILE)
-
-
-def _run_with_db(settings: Settings, work: Callable[[Database], Awaitable[R]]) -> R:
-    """Run ``work`` against a database refused early when it is not migrated."""
-    from pds import migrate  # noqa: PLC0415
-    from pds.db import open_database  # noqa: PLC0415
-
-    async def go() -> R:
-        db = open_database(settings)
-        try:
-            if await migrate.current_revision(db.engine) != migrate.head_revision():
-                raise click.ClickException("the database is not migrated: run `pds db upgrade`")
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(go())
-
-
 @main.command()
 @friendly_errors
 def demo() -> None:
@@ -189,8 +135,8 @@ def demo() -> None:
     from pds.demo import DEMO_USERS, load_demo  # noqa: PLC0415
 
     settings = settings_from_env()
-    keys = _keys(settings)
-    created = _run_with_db(settings, lambda db: load_demo(db, keys, AccountPolicy()))
+    keys = key_provider(settings)
+    created = run_with_db(settings, lambda db: load_demo(db, keys, AccountPolicy()))
     existing = len(DEMO_USERS) - len(created)
     click.echo(f"demo data: {len(created)} account(s) created, {existing} already there")
     click.echo(f"sign in at {settings.base_url}/dashboard/sign-in (or POST /api/v1/session) as:")
@@ -221,7 +167,7 @@ def users_create(email: str, role: str, *, password_stdin: bool) -> None:
     del password_stdin  # required flag: passwords never travel on the command line
     password = sys.stdin.readline().rstrip("\r\n")
     settings = settings_from_env()
-    keys = _keys(settings)
+    keys = key_provider(settings)
 
     async def create(db: Database) -> str:
         async with db.sessions() as session:
@@ -236,162 +182,8 @@ def users_create(email: str, role: str, *, password_stdin: bool) -> None:
             )
             return str(account.id)
 
-    account_id = _run_with_db(settings, create)
+    account_id = run_with_db(settings, create)
     click.echo(f"created {role} account {account_id}")
-
-
-@main.group()
-def keys() -> None:
-    """Key-encryption keys and data keys."""
-
-
-@keys.command("status")
-@friendly_errors
-def keys_status() -> None:
-    """Show the KEK versions and how many data keys are wrapped under each."""
-    from pds.vault.datakeys import data_key_versions  # noqa: PLC0415
-
-    settings = settings_from_env()
-    provider = _keys(settings)
-
-    async def counts(db: Database) -> dict[int, int]:
-        async with db.read_sessions() as session:
-            return await data_key_versions(session)
-
-    by_version = _run_with_db(settings, counts)
-    click.echo(f"current KEK version: {provider.current_version}")
-    for version in sorted(set(provider.versions()) | set(by_version)):
-        marker = " (current)" if version == provider.current_version else ""
-        click.echo(f"  v{version}{marker}: {by_version.get(version, 0)} data key(s)")
-
-
-@keys.command("rotate-signing")
-@click.option(
-    "--purpose",
-    type=click.Choice(["tokens", "audit-checkpoint", "all"]),
-    default="all",
-    show_default=True,
-    help="Which key: tokens (access and consent tokens, receipts) or audit checkpoints.",
-)
-@friendly_errors
-def keys_rotate_signing(purpose: str) -> None:
-    """Retire signing keys (they stay published for verification) and make new ones."""
-    from pds.audit.entry import Action, Actor, Entry  # noqa: PLC0415
-    from pds.audit.service import append  # noqa: PLC0415
-    from pds.keys.signing import PURPOSES, rotate_signing_key  # noqa: PLC0415
-
-    settings = settings_from_env()
-    provider = _keys(settings)
-    chosen = PURPOSES if purpose == "all" else (purpose,)
-
-    async def rotate(db: Database) -> list[tuple[str, str]]:
-        made: list[tuple[str, str]] = []
-        async with db.sessions() as session:
-            for name in chosen:
-                kid = await rotate_signing_key(session, provider, name)
-                append(
-                    session,
-                    Entry(
-                        actor=Actor.ADMIN,
-                        action=Action.KEY_ROTATED,
-                        detail={"signing_key": kid, "purpose": name},
-                    ),
-                )
-                made.append((name, kid))
-            await session.commit()
-        return made
-
-    for name, kid in _run_with_db(settings, rotate):
-        click.echo(f"new {name} signing key {kid}")
-    click.echo("retired keys stay in /.well-known/jwks.json until what they signed has expired")
-
-
-@keys.command("rotate-kek")
-@friendly_errors
-def keys_rotate_kek() -> None:
-    """Rewrap every data and signing key under a new KEK (resumes an interrupted one first)."""
-    from pds.vault.rotation import pending_count, plan_rotation, rewrap_batch  # noqa: PLC0415
-
-    settings = settings_from_env()
-    provider = _keys(settings)
-
-    async def rotate(db: Database) -> None:
-        plan = await plan_rotation(db, provider)
-        verb = "resuming rotation to" if plan.resumed else "rotating to new"
-        click.echo(f"{verb} KEK version {plan.target_version}: {plan.pending} key(s) to rewrap")
-        with click.progressbar(length=plan.pending, label="rewrapping") as bar:
-            while count := await rewrap_batch(db, provider, plan.target_version):
-                bar.update(count)
-        left = await pending_count(db, plan.target_version)
-        click.echo(f"done: {left} key(s) left on older versions")
-
-    _run_with_db(settings, rotate)
-
-
-@main.group()
-def audit() -> None:
-    """The tamper-evident audit log."""
-
-
-@audit.command("sequence")
-@friendly_errors
-def audit_sequence() -> None:
-    """Fold pending entries into the tree and sign a checkpoint, once."""
-    from pds.audit.sequencer import log_origin, sequence_all  # noqa: PLC0415
-
-    settings = settings_from_env()
-    provider = _keys(settings)
-    origin = log_origin(settings.base_url)
-    count = _run_with_db(settings, lambda db: sequence_all(db, provider, origin))
-    click.echo(f"sequenced {count} entries")
-
-
-@audit.command("verify")
-@click.option(
-    "--trusted",
-    type=click.File("r", encoding="utf-8"),
-    help="A checkpoint you trust (the signed note); '-' reads it from stdin.",
-)
-@friendly_errors
-def audit_verify(trusted: IO[str] | None) -> None:
-    """Rebuild the tree from the stored entries; check every checkpoint and the trusted one."""
-    from pds.audit.note import MAX_NOTE_LENGTH  # noqa: PLC0415
-    from pds.audit.sequencer import log_origin  # noqa: PLC0415
-    from pds.audit.verify import verify_log  # noqa: PLC0415
-
-    settings = settings_from_env()
-    try:
-        note = trusted.read(MAX_NOTE_LENGTH + 1) if trusted is not None else None
-    except UnicodeDecodeError as exc:
-        raise click.ClickException("the trusted checkpoint is not UTF-8 text") from exc
-    origin = log_origin(settings.base_url)
-    result = _run_with_db(
-        settings,
-        lambda db: verify_log(db, origin, trusted_note=note, progress=_progress_lines()),
-    )
-    if not result.ok:  # a checkpoint's failure names the checkpoint in its reason
-        where = "" if result.first_bad_index is None else f" at index {result.first_bad_index}"
-        click.echo(f"FAILED{where}: {result.reason}")
-        raise click.exceptions.Exit(1)
-    click.echo(
-        f"ok: {result.entries_checked} entries, {result.checkpoints_checked} checkpoints verified"
-    )
-    if result.trusted_size is not None:
-        click.echo(f"consistent with the trusted checkpoint of size {result.trusted_size}")
-
-
-def _progress_lines(every: float = 2.0) -> Callable[[int, int], None]:
-    """Report progress on stderr at most every ``every`` seconds; quick runs print nothing."""
-    last = time.monotonic()
-
-    def report(done: int, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if done < total and now - last >= every:
-            click.echo(f"verified {done} of {total} entries", err=True)
-            last = now
-
-    return report
 
 
 @main.command()

@@ -32,7 +32,8 @@ from pds.audit.note import Checkpoint, sign_note
 from pds.audit.sequencer import leaf_fields, log_origin, sequence_all, sequence_batch
 from pds.audit.service import append
 from pds.audit.verify import LogVerifier, StoredCheckpoint, StoredEntry, Tampered, verify_log
-from pds.cli import _progress_lines, main
+from pds.cli import main
+from pds.cli_audit import progress_lines
 from pds.db import open_database, transaction
 from pds.keys.models import SigningKey
 from pds.keys.signing import AUDIT_CHECKPOINTS, active_signing_key
@@ -795,7 +796,7 @@ def test_pds_audit_sequence_and_verify(tmp_path: Path) -> None:
 def test_progress_lines_go_to_stderr_and_stop_at_the_end(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    report = _progress_lines(every=0)
+    report = progress_lines(every=0)
     report(2000, 5000)
     report(5000, 5000)
 
