@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import greenlet_spawn
 
+from pds.held_reads import HeldConnections
 from pds.settings import prepare_data_dir
 from pds.sqlite_direct import INLINE_OPTION, DirectSqlite
 
@@ -51,6 +51,9 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POOL_SIZE = 32
 PG_POOL_RECYCLE_S = 1800
+HELD_READ_CONNECTIONS = 8
+"""Connections kept out of the pool for ``Database.fetch`` on PostgreSQL: a fetch holds
+one for a round trip, so even 32 reads at once rarely have more than a few in flight."""
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -224,12 +227,20 @@ class Database:
         self.read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.direct = DirectSqlite(sync_engine) if sync_engine is not None else None
         """SQLite only: connections driven from the event loop (see ``pds.sqlite_direct``)."""
+        self.held_reads = (
+            HeldConnections(engine, size=HELD_READ_CONNECTIONS, recycle=PG_POOL_RECYCLE_S)
+            if self.direct is None
+            else None
+        )
+        """PostgreSQL: connections kept for ``fetch`` (see ``pds.held_reads``)."""
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     async def dispose(self) -> None:
+        if self.held_reads is not None:
+            await self.held_reads.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
@@ -283,20 +294,12 @@ class Database:
 
     async def fetch(self, query: PlainSelect, values: Mapping[str, Any]) -> list[Row]:
         """The rows of ``query`` (one statement, its own snapshot) with ``values`` bound:
-        on SQLite right here (see ``pds.sqlite_direct``), elsewhere on a pooled
-        connection's asyncpg driver."""
-        dialect = self.engine.dialect
+        on SQLite right here (see ``pds.sqlite_direct``), elsewhere on a connection kept
+        for such reads (``pds.held_reads``)."""
         if self.direct is not None:
-            return query.on_sqlite(self.direct.reader(), dialect, values)
-        # The pooled DBAPI connection itself: no Connection around it to build and tear
-        # down (measured: 190 -> 115 us of CPU a query). Returning it may close it (an
-        # overflow connection), which the async driver can only do inside SQLAlchemy's
-        # greenlet.
-        pooled = await self.engine.raw_connection()
-        try:
-            return await query.on_asyncpg(pooled.driver_connection, dialect, values)
-        finally:
-            await greenlet_spawn(pooled.close)
+            return query.on_sqlite(self.direct.reader(), self.engine.dialect, values)
+        assert self.held_reads is not None  # set whenever ``direct`` is not
+        return await self.held_reads.fetch(query, values)
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Uuid, bindparam, select
 
 from pds.audit.models import AuditEntry
-from pds.db import open_database
+from pds.db import HELD_READ_CONNECTIONS, open_database
 from pds.plain_select import PlainSelect
 
 if TYPE_CHECKING:
@@ -92,7 +92,8 @@ async def test_concurrent_fetches_beyond_the_pool_return_every_connection(
 ) -> None:
     """More fetches at once than the pool holds: the extra (overflow) connections are
     closed on return, which the async driver must do inside SQLAlchemy's greenlet (a
-    leaked connection would surface here as an unclosed-socket warning)."""
+    leaked connection would surface here as an unclosed-socket warning). Only the
+    connections kept for fetches (``pds.held_reads``) stay checked out, until disposal."""
     if backend != "postgres":
         pytest.skip("SQLite fetches run on a connection per thread, not from the pool")
     database = open_database(settings, pool_size=2, max_overflow=30)
@@ -106,6 +107,11 @@ async def test_concurrent_fetches_beyond_the_pool_return_every_connection(
             )
         )
         assert all(len(rows) == 1 for rows in results)
+        held = database.held_reads
+        assert held is not None
+        assert 0 < held.held <= HELD_READ_CONNECTIONS
+        assert database.engine.pool.checkedout() == held.held
+        await held.close()
         assert database.engine.pool.checkedout() == 0
     finally:
         await database.dispose()

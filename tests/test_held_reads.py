@@ -1,0 +1,109 @@
+"""Connections kept for ``Database.fetch`` on PostgreSQL (``pds.held_reads``): lent to one
+fetch at a time, never leaked, thrown away when a fetch fails on them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import asyncpg
+import pytest
+from sqlalchemy import select, text
+
+from pds.db import open_database
+from pds.held_reads import HeldConnections
+from pds.plain_select import PlainSelect
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from pds.db import Database
+    from pds.settings import Settings
+
+BACKEND_PID = PlainSelect(select(text("pg_backend_pid()")))
+
+
+@pytest.fixture
+async def pg(settings: Settings, backend: str) -> AsyncIterator[Database]:
+    if backend != "postgres":
+        pytest.skip("connections are kept for fetches on PostgreSQL only")
+    database = open_database(settings, pool_size=4, max_overflow=4)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+def held(database: Database) -> HeldConnections:
+    assert database.held_reads is not None
+    return database.held_reads
+
+
+async def test_fetches_one_after_another_share_one_kept_connection(pg: Database) -> None:
+    pids = {(await pg.fetch(BACKEND_PID, {}))[0][0] for _ in range(5)}
+    assert len(pids) == 1
+    assert held(pg).held == 1
+    assert pg.engine.pool.checkedout() == 1
+
+
+async def test_concurrent_fetches_use_at_most_the_kept_size_then_the_pool(
+    settings: Settings, backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("connections are kept for fetches on PostgreSQL only")
+    database = open_database(settings, pool_size=4, max_overflow=8)
+    database.held_reads = HeldConnections(database.engine, size=2, recycle=3600)
+    try:
+        results = await asyncio.gather(*(database.fetch(BACKEND_PID, {}) for _ in range(10)))
+        assert all(len(rows) == 1 for rows in results)
+        assert held(database).held == 2
+        assert database.engine.pool.checkedout() == 2  # the overflow went back to the pool
+    finally:
+        await database.dispose()
+
+
+async def test_a_connection_the_server_dropped_fails_one_fetch_and_is_replaced(
+    pg: Database, settings: Settings
+) -> None:
+    [(mine,)] = await pg.fetch(BACKEND_PID, {})
+    admin = await asyncpg.connect(settings.resolved_database_url.replace("+asyncpg", ""))
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", mine)
+    finally:
+        await admin.close()
+
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError, OSError)):
+        await pg.fetch(BACKEND_PID, {})
+    assert held(pg).held == 0  # thrown away, not kept
+    [(fresh,)] = await pg.fetch(BACKEND_PID, {})
+    assert fresh != mine
+
+
+async def test_a_failed_query_throws_its_connection_away(pg: Database) -> None:
+    await pg.fetch(BACKEND_PID, {})
+    broken = PlainSelect(select(text("1/0")))
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await pg.fetch(broken, {})
+    assert held(pg).held == 0
+    assert len(await pg.fetch(BACKEND_PID, {})) == 1  # the next one keeps a fresh connection
+    assert held(pg).held == 1
+
+
+async def test_a_kept_connection_past_the_recycle_age_goes_back_to_the_pool(
+    pg: Database,
+) -> None:
+    pg.held_reads = HeldConnections(pg.engine, size=2, recycle=0)
+    first = (await pg.fetch(BACKEND_PID, {}))[0][0]
+    assert held(pg).held == 0
+    assert pg.engine.pool.checkedout() == 0
+    assert (await pg.fetch(BACKEND_PID, {}))[0][0] == first  # the pool lent it out again
+
+
+async def test_close_gives_idle_connections_back_and_later_fetches_use_the_pool(
+    pg: Database,
+) -> None:
+    await pg.fetch(BACKEND_PID, {})
+    await held(pg).close()
+    assert pg.engine.pool.checkedout() == 0
+    assert len(await pg.fetch(BACKEND_PID, {})) == 1
+    assert held(pg).held == 0
