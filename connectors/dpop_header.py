@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from cryptography.exceptions import InvalidSignature
@@ -128,7 +129,8 @@ def proof_header(segment: str, algorithms: tuple[str, ...]) -> ProofHeader:
         model.check_key(key)
     except LIBRARY_ERRORS as exc:
         raise InvalidDPoPProof("alg_key_mismatch") from exc
-    return ProofHeader(header["alg"], model, key, public_jwk, jkt)
+    # Read-only: every proof with this header shares it.
+    return ProofHeader(header["alg"], model, key, MappingProxyType(public_jwk), jkt)
 
 
 def _check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:
