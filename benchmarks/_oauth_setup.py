@@ -324,13 +324,18 @@ async def profile_token_requests(
         for _ in range(20):
             await post_token(client, kit, params)
         material = [kit.signed() for _ in range(count)]
-        event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", counted)
+        db = app.state.db
+        # Writing sessions use their own engine on SQLite: count on every engine there is.
+        engines = {id(e): e.sync_engine for e in (db.engine, db.write_engine)}.values()
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", counted)
         profiler.enable()
         for signed in material:
             response, _ = await post_token(client, kit, params, signed)
             if response.status_code != 200:
                 raise RuntimeError(f"/oauth/token: {response.status_code} {response.text[:200]}")
         profiler.disable()
-        event.remove(app.state.db.engine.sync_engine, "before_cursor_execute", counted)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", counted)
     await app.state.db.dispose()
     return profiler
