@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from consent.tokens import TokenSigner
+    from consent.token_keys import TokenSigner
     from pds.db import Database
     from pds.keys.provider import KeyProvider
 

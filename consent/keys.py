@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.exc import DBAPIError
 
-from consent.tokens import TokenSigner, signer_from_private_bytes
+from consent.token_keys import TokenSigner, signer_from_private_bytes
 from pds.keys.signing import TOKENS, active_private_bytes, key_rows, public_keys, unwrap_private
 
 if TYPE_CHECKING:

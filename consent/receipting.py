@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from consent.grants import GrantState
     from consent.models import Grant
-    from consent.tokens import TokenSigner
+    from consent.token_keys import TokenSigner
 
 _clients = table(
     "clients",

@@ -3,12 +3,7 @@
 Pure: the caller passes ``now`` (Unix seconds), the signing key and, to verify, the
 ``kid -> public JWK`` map of current and retired keys (the published JWKS).
 
-Keys. ES256 only (P-256; DESIGN.md). ``kid`` is the key's RFC 7638 thumbprint, computed
-by ``ECKey.thumbprint()`` over the required members (pitfall 8). The private key is
-stored as its raw 32-byte big-endian scalar (the JWK ``d`` member, SEC 1 §2.3.7): the
-same "raw private bytes" the Ed25519 checkpoint keys keep, so both wrap under the KEK
-alike. ``signer_from_private_bytes`` rebuilds it and refuses a ``kid`` that is not its
-thumbprint, so a key unwrapped for the wrong row cannot sign under another key's name.
+Keys: ``consent.token_keys`` (ES256, ``kid`` the key's thumbprint), re-exported here.
 
 Kinds. Each kind has its own ``typ`` (RFC 8725 §3.11/§3.12), so none passes as another:
 
@@ -43,18 +38,24 @@ names the check:
 
 from __future__ import annotations
 
-import hmac
 import json
 import math
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.jwk import ECKey
 
 from consent.errors import InvalidToken
+from consent.token_keys import (
+    KEY_CURVE,
+    TOKEN_ALG,
+    NewSigningKey,
+    TokenSigner,
+    new_signing_key,
+    public_jwk,
+    signer_from_private_bytes,
+)
 from pds.jose import LIBRARY_ERRORS, extract_compact
 
 if TYPE_CHECKING:
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
 ACCESS_TOKEN_TYP: Final = "at+jwt"  # noqa: S105
 CONSENT_TOKEN_TYP: Final = "pds-consent+jwt"  # noqa: S105
 RECEIPT_TYP: Final = "pds-consent-receipt+jwt"
-TOKEN_ALG: Final = "ES256"  # noqa: S105
 ACCESS_TOKEN_LIFETIME: Final = 300
 LEEWAY: Final = 5
 MAX_TOKEN_LENGTH: Final = 32 * 1024
@@ -74,8 +74,6 @@ MAX_RECEIPT_LENGTH: Final = 64 * 1024
 MAX_JTI_LENGTH: Final = 256
 
 _ALGORITHMS: Final = [TOKEN_ALG]
-_CURVE: Final = "P-256"
-_SCALAR_BYTES: Final = 32
 _HEADER_MEMBERS: Final = frozenset({"alg", "typ", "kid"})
 _PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _TOKEN_CLAIMS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -89,65 +87,6 @@ class _Registry(jws.JWSRegistry):
 
 
 _REGISTRY: Final = _Registry(algorithms=_ALGORITHMS)
-
-
-@dataclass(frozen=True, slots=True)
-class TokenSigner:
-    """The key the PDS signs with now; the private key stays out of ``repr`` and logs."""
-
-    kid: str
-    key: ECKey = field(repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.kid or not self.key.is_private or self.key.curve_name != _CURVE:
-            raise ValueError("a token signer needs a kid and a private P-256 key")
-
-
-@dataclass(frozen=True, slots=True)
-class NewSigningKey:
-    """What to store for a new key: wrap ``private_bytes``, publish ``public_jwk``."""
-
-    kid: str
-    private_bytes: bytes = field(repr=False)
-    """The 32-byte big-endian P-256 private scalar."""
-    public_jwk: Mapping[str, str]
-    """Public members only, with ``kid``, ``alg: ES256`` and ``use: sig``."""
-
-
-# --- keys ----------------------------------------------------------------------------------
-
-
-def new_signing_key() -> NewSigningKey:
-    """A fresh P-256 key whose ``kid`` is its RFC 7638 thumbprint."""
-    key = ECKey.generate_key(_CURVE)
-    kid = key.thumbprint()
-    return NewSigningKey(kid=kid, private_bytes=_scalar(key), public_jwk=public_jwk(key, kid))
-
-
-def signer_from_private_bytes(kid: str, raw: bytes) -> TokenSigner:
-    """Rebuild a stored key; ``ValueError`` unless ``raw`` is a P-256 scalar whose
-    thumbprint is ``kid``."""
-    if len(raw) != _SCALAR_BYTES:
-        raise ValueError("a P-256 private key is 32 bytes")
-    private = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
-    key = ECKey.import_key(private)
-    if not hmac.compare_digest(key.thumbprint().encode(), kid.encode("utf-8", "replace")):
-        raise ValueError("the private key does not match its kid")
-    return TokenSigner(kid=kid, key=key)
-
-
-def public_jwk(key: ECKey, kid: str) -> dict[str, str]:
-    """The JWKS entry for ``key``: never a private member, whatever ``key`` holds."""
-    members = key.as_dict(private=False)
-    public = {name: str(members[name]) for name in ("kty", "crv", "x", "y")}
-    return {**public, "kid": kid, "alg": TOKEN_ALG, "use": "sig"}
-
-
-def _scalar(key: ECKey) -> bytes:
-    private = key.private_key
-    if private is None:  # pragma: no cover - generate_key always makes a private key
-        raise ValueError("not a private key")
-    return private.private_numbers().private_value.to_bytes(_SCALAR_BYTES, "big")
 
 
 # --- issuing -------------------------------------------------------------------------------
@@ -338,7 +277,7 @@ def _public_key(public_keys: Mapping[str, Mapping[str, Any]], kid: str) -> ECKey
     if _PRIVATE_MEMBERS & jwk.keys():
         raise InvalidToken("private_key_in_key_set")
     declared = (jwk.get("kty"), jwk.get("crv"), jwk.get("alg"), jwk.get("use", "sig"))
-    if declared != ("EC", _CURVE, TOKEN_ALG, "sig") or jwk.get("kid", kid) != kid:
+    if declared != ("EC", KEY_CURVE, TOKEN_ALG, "sig") or jwk.get("kid", kid) != kid:
         raise InvalidToken("key_not_for_es256")
     x, y = jwk.get("x"), jwk.get("y")
     if not isinstance(x, str) or not isinstance(y, str):
@@ -352,7 +291,7 @@ def _public_key(public_keys: Mapping[str, Mapping[str, Any]], kid: str) -> ECKey
 @lru_cache(maxsize=64)
 def _ec_public_key(x: str, y: str) -> ECKey:
     """Imported once per key: the point check costs more than the signature check."""
-    return ECKey.import_key({"kty": "EC", "crv": _CURVE, "x": x, "y": y})
+    return ECKey.import_key({"kty": "EC", "crv": KEY_CURVE, "x": x, "y": y})
 
 
 def _check_issuer(claims: Mapping[str, Any], issuer: str) -> None:
