@@ -199,17 +199,12 @@ def _sequence(
     forget_both: list[dict[str, object]] = []
     nodes: list[dict[str, object]] = []
     for pending in rows:
-        row = _forget_erased(pending, salts)
+        row, leaf, index = _place(pending, salts, compact, nodes)
         # Only the ids cleared here are written: an erasure may have cleared others since.
         if row.citizen_id != pending.citizen_id:
             cleared = forget_both if row.actor_id != pending.actor_id else forget_citizen
             cleared.append({"b_id": row.id})
-        leaf = encode_leaf(leaf_fields(row, salts.get(row.citizen_id) if row.citizen_id else None))
-        placed.append({"b_id": row.id, "b_leaf": leaf, "b_leaf_index": compact.size})
-        nodes.extend(
-            {"level": level, "index": index, "hash": node}
-            for level, index, node in compact.append(leaf_hash(leaf))
-        )
+        placed.append({"b_id": row.id, "b_leaf": leaf, "b_leaf_index": index})
     connection.execute(_PLACE, placed)
     if forget_citizen:
         connection.execute(_FORGET_CITIZEN, forget_citizen)
@@ -241,17 +236,30 @@ def place_new(connection: Connection, rows: list[dict[str, Any]]) -> bool:
     salts = _salts(connection, {row["citizen_id"] for row in rows if row["citizen_id"]})
     nodes: list[dict[str, object]] = []
     for row in rows:
-        entry = _forget_erased(PendingEntry(*(row[name] for name in PendingEntry._fields)), salts)
+        pending = PendingEntry(*(row[name] for name in PendingEntry._fields))
+        entry, row["leaf"], row["leaf_index"] = _place(pending, salts, compact, nodes)
         row["citizen_id"], row["actor_id"] = entry.citizen_id, entry.actor_id
-        salt = salts.get(entry.citizen_id) if entry.citizen_id else None
-        leaf = encode_leaf(leaf_fields(entry, salt))
-        row["leaf"], row["leaf_index"] = leaf, compact.size
-        nodes.extend(
-            {"level": level, "index": index, "hash": node}
-            for level, index, node in compact.append(leaf_hash(leaf))
-        )
     connection.execute(_ADD_NODES, nodes)
     return True
+
+
+def _place(
+    pending: PendingEntry,
+    salts: dict[uuid.UUID, bytes],
+    compact: CompactRange,
+    nodes: list[dict[str, object]],
+) -> tuple[PendingEntry, bytes, int]:
+    """One entry into the tree, the same whoever places it: the entry as committed (an
+    erased citizen's bare id gone), its leaf bytes and its index; the subtrees its leaf
+    completes are added to ``nodes``."""
+    row = _forget_erased(pending, salts)
+    leaf = encode_leaf(leaf_fields(row, salts.get(row.citizen_id) if row.citizen_id else None))
+    index = compact.size
+    nodes.extend(
+        {"level": level, "index": node_index, "hash": node}
+        for level, node_index, node in compact.append(leaf_hash(leaf))
+    )
+    return row, leaf, index
 
 
 def _sign_if_behind(connection: Connection, keys: KeyProvider, origin: str) -> None:
