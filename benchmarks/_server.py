@@ -25,6 +25,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_healthy(
+    base: str, process: subprocess.Popen[bytes], name: str, limit: float = 30
+) -> None:
+    """Return once ``base``/healthz answers 200; raise if ``process`` exits or ``limit``
+    seconds pass first."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}")
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not start within {limit:.0f} s")
+
+
 @dataclass(frozen=True, slots=True)
 class Served:
     """A running ``pds serve``: where it answers, and what CPU it has used so far."""
@@ -64,16 +80,7 @@ def pds_serve(data_dir: Path, port: int) -> Iterator[Served]:
             stderr=log,
         )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None:
-                raise RuntimeError(f"pds serve exited with {process.returncode}")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("pds serve did not start within 30 s")
+        wait_until_healthy(base, process, "pds serve")
         yield Served(base, process.pid)
     except BaseException:
         print("pds serve log (tail):", log_path.read_text()[-4000:], sep="\n", file=sys.stderr)

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from benchmarks._server import free_port, wait_until_healthy
 from pds import migrate
 from pds.settings import Settings
 from pds.vault.evidence_types import EXAMPLE_CLAIMS
@@ -35,12 +35,6 @@ if TYPE_CHECKING:
 PASSWORD = "benchmark-passphrase-2026"  # noqa: S105 - a throwaway account in a temp folder
 CONCURRENCY = 8
 Row = dict[str, Any]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server_command(server: str, port: int) -> list[str]:
@@ -77,21 +71,14 @@ def _server_command(server: str, port: int) -> list[str]:
 @contextlib.contextmanager
 def running_server(server: str, data_dir: Path) -> Iterator[str]:
     """Start the server on a free loopback port and wait until /healthz answers."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PDS_DATA_DIR": str(data_dir), "PDS_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(  # noqa: S603 - fixed argv built above
         _server_command(server, port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"{server} did not start")
+        wait_until_healthy(base, process, server)
         yield base
     finally:
         process.terminate()
