@@ -22,7 +22,7 @@ from connectors.api.routes import ConnectorController
 from connectors.api.unit import ResourceServer
 from connectors.credentials.routes import CredentialIssuerController
 from connectors.oauth.pages import PAGE_HANDLERS
-from connectors.oauth.routes import OAuthController, authorization_server
+from connectors.oauth.routes import OAuthController, authorization_server, protected_resource
 from consent.expiry import sweep_forever
 from consent.keys import ensure_token_key
 from consent.routes import ConsentRequestController, GrantController
@@ -110,6 +110,7 @@ def create_app(
             my_access_log,
             jwks,
             authorization_server,
+            protected_resource,
             OAuthController,
             *PAGE_HANDLERS,
             GrantController,

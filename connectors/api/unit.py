@@ -17,7 +17,7 @@ from connectors.api.ratelimit import RateLimiter
 from connectors.api.reads import Read
 from connectors.api.tokens import TokenCache
 from connectors.errors import DPoPError
-from connectors.oauth.metadata import resource_identifier
+from connectors.oauth.metadata import protected_resource_metadata_url, resource_identifier
 from connectors.oauth.replay import deferred_check, replay_check
 from consent.errors import InvalidToken
 from consent.keys import server_keys
@@ -162,10 +162,14 @@ def _session_keys(
 
 
 def _unauthorized(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[Any]:
-    """401 with ``WWW-Authenticate: DPoP`` naming the error (RFC 9449 §7.1, RFC 6750 §3)."""
+    """401 with ``WWW-Authenticate: DPoP`` naming the error (RFC 9449 §7.1, RFC 6750 §3)
+    and where this API's metadata is (RFC 9728 §5.1), so a client can discover its AS."""
     response = handle_domain_error(request, exc)
     code = "invalid_dpop_proof" if isinstance(exc, DPoPError) else "invalid_token"
-    response.headers["WWW-Authenticate"] = f'DPoP error="{code}", algs="{DPOP_ALGS}"'
+    metadata = protected_resource_metadata_url(request.app.state.settings.base_url)
+    response.headers["WWW-Authenticate"] = (
+        f'DPoP error="{code}", algs="{DPOP_ALGS}", resource_metadata="{metadata}"'
+    )
     return response
 
 

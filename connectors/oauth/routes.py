@@ -1,4 +1,5 @@
-"""The OAuth back channel: PAR, token, introspection, revocation and AS metadata.
+"""The OAuth back channel: PAR, token, introspection, revocation, and the AS and
+protected resource metadata.
 
 Thin: each handler reads the form once (refusing repeated parameters, RFC 6749 §3.2),
 authenticates the client, checks DPoP where the profile needs it, and calls one
@@ -29,7 +30,12 @@ from connectors.oauth.authenticate import (
 )
 from connectors.oauth.authorization import push_authorization_request
 from connectors.oauth.introspection import TokenAct, introspect, revoke
-from connectors.oauth.metadata import authorization_server_metadata
+from connectors.oauth.metadata import (
+    PROTECTED_RESOURCE_WELL_KNOWN,
+    RESOURCE_PATH,
+    authorization_server_metadata,
+    protected_resource_metadata,
+)
 from connectors.oauth.replay import respend
 from connectors.oauth.responses import (
     EXCEPTION_HANDLERS,
@@ -250,3 +256,14 @@ class OAuthController(Controller):
 )
 async def authorization_server(settings: AppSettings) -> dict[str, Any]:
     return authorization_server_metadata(settings.base_url)
+
+
+@get(
+    PROTECTED_RESOURCE_WELL_KNOWN + RESOURCE_PATH,
+    operation_id="getProtectedResourceMetadata",
+    tags=["oauth"],
+    summary="Protected resource metadata for /connect/v1 (RFC 9728)",
+    cache_control=CacheControlHeader(public=True, max_age=3600),
+)
+async def protected_resource(settings: AppSettings) -> dict[str, Any]:
+    return protected_resource_metadata(settings.base_url)
