@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import JSON, column, select, table
 
 from consent.grants import Approved, GrantState, GrantStatus, Refused
 from consent.models import Grant
@@ -38,6 +38,12 @@ if TYPE_CHECKING:
     from consent.keys import ServerKeys
 
 
+# The registry's table, read bare: consent never imports the connectors package.
+_clients = table(
+    "clients", column("client_id"), column("purposes", JSON), column("categories", JSON)
+)
+
+
 class SubjectUnknown(NotFound):
     code = "subject_not_found"
     title = "No such citizen"
@@ -52,18 +58,18 @@ async def push_request(
     session: AsyncSession,
     *,
     client_id: str,
-    purposes: Collection[str],
-    categories: Collection[str],
     subject: str,
     authorization_details: str,
     now: dt.datetime,
 ) -> tuple[Grant, GrantState]:
-    """Check the request as PAR would and file it in the citizen's inbox. Commits.
+    """Check the request as PAR would, against the purposes and categories the client
+    registered, and file it in the citizen's inbox. Commits.
 
     A subject the client was never given is "not found", whether or not it belongs to
     anyone: pairwise subjects are per client, so another client's subject is unknown here.
     """
     request = parse_authorization_details(authorization_details)
+    purposes, categories = await _registered_scope(session, client_id)
     check_allowed(request, purposes=purposes, categories=categories)
     citizen_id = await citizen_for_subject(session, client_id, subject)
     if citizen_id is None:
@@ -86,6 +92,16 @@ async def push_request(
     )
     await session.commit()
     return grant, state
+
+
+async def _registered_scope(
+    session: AsyncSession, client_id: str
+) -> tuple[Collection[str], Collection[str]]:
+    """The purposes and categories ``client_id`` registered. It must be registered: the
+    caller was authenticated as this client in the same transaction."""
+    query = select(_clients.c.purposes, _clients.c.categories)
+    row = (await session.execute(query.where(_clients.c.client_id == client_id))).one()
+    return row.purposes, row.categories
 
 
 async def pending_for(

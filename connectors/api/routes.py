@@ -40,7 +40,6 @@ from connectors.api.unit import (
     authenticated,
     reading_caller,
 )
-from connectors.models import Client
 from consent.disclosure import MAX_ASKED, Asked
 from consent.events import feed
 from consent.inbox import push_request
@@ -210,14 +209,10 @@ class ConnectorController(Controller):
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[ConsentRequestIn]
     ) -> ConnectGrant:
         async with authenticated(request, state) as unit:
-            client = await unit.session.get(Client, unit.caller.client_id)
-            assert client is not None  # authenticated callers are registered clients
             now = utcnow()
             grant, grant_state = await push_request(
                 unit.session,
-                client_id=client.client_id,
-                purposes=client.purposes,
-                categories=client.categories,
+                client_id=unit.caller.client_id,
                 subject=data.subject,
                 authorization_details=msgspec.json.encode(data.authorization_details).decode(),
                 now=now,
