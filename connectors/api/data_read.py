@@ -103,6 +103,8 @@ async def read_data(read: DataRead, cache: GrantCache, committer: GroupCommitter
     """The granted data, answered only once its audit entry has committed."""
     cached = cache.get(read.grant_id) or await _load(read, cache, committer)
     held = cached.held
+    if held.row.client_id != read.caller.client_id:  # cached or not: 404, as if unknown
+        await _refuse(read, committer, None, Reason.WRONG_CLIENT)
     if read.caller.grant_id != held.row.id:
         await _refuse(read, committer, held, "other_grant")
     current = state_at(held.state, read.now)
@@ -120,9 +122,8 @@ async def read_data(read: DataRead, cache: GrantCache, committer: GroupCommitter
 
 async def _load(read: DataRead, cache: GrantCache, committer: GroupCommitter) -> CachedGrant:
     found = await read.db.run_read(lambda session: _grant_and_subject(session, read.grant_id))
-    if found is None or found.held.row.client_id != read.caller.client_id:
-        reason = Reason.NO_GRANT if found is None else Reason.WRONG_CLIENT
-        await _refuse(read, committer, None, reason)
+    if found is None:
+        await _refuse(read, committer, None, Reason.NO_GRANT)
     if found.held.state.status is GrantStatus.ACTIVE and found.subject:
         cache.put(read.grant_id, found)  # approved: its scope and subject are settled
     return found

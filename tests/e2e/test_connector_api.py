@@ -187,6 +187,27 @@ async def test_another_clients_grant_is_not_found_and_audited(client: Client, db
     assert denial.detail["reason"] == "wrong_client"
 
 
+async def test_another_clients_grant_stays_not_found_once_its_owner_has_read_it(
+    client: Client, db: Database
+) -> None:
+    """The read path keeps approved grants in memory: a stranger must still get 404 (not
+    403, which would say the grant exists) once the owner's read has put it there."""
+    owner = ServiceKit()
+    tokens = await setup_grant(client, db, owner)
+    path = f"/grants/{tokens['grant_id']}/data"
+    assert (await connect_get(client, owner, tokens["access_token"], path)).status_code == 200
+    stranger = ServiceKit()
+    await stranger.register(db)
+
+    response = await connect_get(client, stranger, await client_token(client, stranger), path)
+
+    assert response.status_code == 404, response.text
+    [denial] = await entries(db, Action.DENY)
+    assert denial.client_id == stranger.client_id
+    assert denial.citizen_id is None
+    assert denial.detail["reason"] == "wrong_client"
+
+
 async def test_another_clients_token_with_its_own_proof_is_refused(
     client: Client, db: Database
 ) -> None:
