@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 
 import connectors.oauth
 import pds
+from connectors.api.data_front import plain_read
 from connectors.api.routes import ConnectorController
 from connectors.api.unit import ResourceServer
 from connectors.credentials.routes import CredentialIssuerController
@@ -97,7 +98,7 @@ def create_app(
     async def make_token_key() -> None:
         await ensure_token_key(db, keys)
 
-    return PdsLitestar(
+    app = PdsLitestar(
         route_handlers=[
             landing,
             healthz,
@@ -148,6 +149,8 @@ def create_app(
         logging_config=None,  # ours: JSON lines with the request id (pds.logs)
         debug=False,
     )
+    app.front_doors = (plain_read,)
+    return app
 
 
 def audit_sequencer(

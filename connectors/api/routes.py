@@ -19,15 +19,12 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from connectors.api import data_read
-from connectors.api.data_read import DataRead, read_data
+from connectors.api.data_front import grant_data, raise_carried
 from connectors.api.jwe import JOSE_MEDIA_TYPE, encrypt_for, wants_jwe
 from connectors.api.reads import answer_key, grant_document, grant_for_client
 from connectors.api.schemas import (
     ConnectGrant,
     ConsentRequestIn,
-    DisclosedItemOut,
-    DocumentRef,
     EventOut,
     EventPage,
     GrantDataOut,
@@ -36,9 +33,7 @@ from connectors.api.schemas import (
 from connectors.api.unit import (
     CONNECT_PATH,
     RESOURCE_SERVER_ERRORS,
-    ResourceServer,
     authenticated,
-    reading_caller,
 )
 from consent.disclosure import MAX_ASKED, Asked
 from consent.events import feed
@@ -118,6 +113,7 @@ class ConnectorController(Controller):
         operation_id="connectGetGrantData",
         summary="The granted claims, current version, with provenance (JSON or JWE)",
         responses={200: _DATA_ANSWER, **problem_responses(400, 401, 403, 404, 406, 429)},
+        before_request=raise_carried,  # a GET: the app's content-type check has nothing to do
     )
     async def get_data(
         self,
@@ -128,30 +124,11 @@ class ConnectorController(Controller):
         claims: _NAMES = None,
     ) -> Response[Any]:
         asked = Asked(evidence_types=_names(evidence_type), claims=_names(claims))
-        server: ResourceServer = state.resource_server
-        reading = await reading_caller(request, state)
-        read = DataRead(
-            db=state.db,
-            keys=state.key_provider,
-            caller=reading.caller,
-            grant_id=grant_id,
-            asked=asked,
-            now=utcnow(),
-            jti_rows=reading.jti_rows,
-        )
-        wanted = wants_jwe(request.headers.get("accept"))
-        key = await data_read.answer_key(read, server.committer, wants_jwe=wanted)
-        data = await read_data(read, server.grants, server.committer)
-        body = GrantDataOut(
-            grant_id=data.grant_id,
-            subject=data.subject,
-            purpose=data.purpose,
-            retrieved_at=read.now,
-            items=[_item_out(item, grant_id) for item in data.items],
-        )
-        if key is None:
-            return Response(body, headers={"Cache-Control": "no-store"})
-        encrypted = encrypt_for(key, msgspec.json.encode(body), content_type="json")
+        jwe = wants_jwe(request.headers.get("accept"))
+        answer = await grant_data(request.scope, state, grant_id, asked, jwe=jwe)
+        if answer.key is None:
+            return Response(answer.body, headers={"Cache-Control": "no-store"})
+        encrypted = encrypt_for(answer.key, msgspec.json.encode(answer.body), content_type="json")
         return Response(
             encrypted, media_type=JOSE_MEDIA_TYPE, headers={"Cache-Control": "no-store"}
         )
@@ -250,31 +227,6 @@ class ConnectorController(Controller):
             next_cursor=page.next_cursor,
             more=page.more,
         )
-
-
-def _item_out(item: Any, grant_id: uuid.UUID) -> DisclosedItemOut:
-    documents = None
-    if item.documents is not None:
-        documents = [
-            DocumentRef(
-                id=doc.id,
-                media_type=doc.media_type,
-                size=doc.size,
-                sha256=doc.sha256,
-                href=f"{CONNECT_PATH}/grants/{grant_id}/documents/{doc.id}",
-            )
-            for doc in item.documents
-        ]
-    return DisclosedItemOut(
-        id=item.id,
-        evidence_type=item.evidence_type,
-        category=item.category,
-        version=item.version,
-        version_time=item.version_time,
-        claims=item.claims,
-        provenance=item.provenance,
-        documents=documents,
-    )
 
 
 def _b64(raw: bytes) -> str:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
+from connectors.oauth.metadata import RESOURCE_PATH
 from consent.grants import GrantState, state_at
 from consent.requests import iso_duration, to_authorization_details
+
+if TYPE_CHECKING:
+    from connectors.api.disclose import DisclosedItem, GrantData
 
 
 class ConnectGrant(msgspec.Struct, omit_defaults=True):
@@ -94,6 +98,42 @@ class GrantDataOut(msgspec.Struct):
     purpose: str
     retrieved_at: dt.datetime
     items: list[DisclosedItemOut]
+
+
+def grant_data_out(data: GrantData, retrieved_at: dt.datetime) -> GrantDataOut:
+    """The answer to ``GET /grants/{id}/data``, as JSON or inside a JWE."""
+    return GrantDataOut(
+        grant_id=data.grant_id,
+        subject=data.subject,
+        purpose=data.purpose,
+        retrieved_at=retrieved_at,
+        items=[_item_out(item, data.grant_id) for item in data.items],
+    )
+
+
+def _item_out(item: DisclosedItem, grant_id: uuid.UUID) -> DisclosedItemOut:
+    documents = None
+    if item.documents is not None:
+        documents = [
+            DocumentRef(
+                id=doc.id,
+                media_type=doc.media_type,
+                size=doc.size,
+                sha256=doc.sha256,
+                href=f"{RESOURCE_PATH}/grants/{grant_id}/documents/{doc.id}",
+            )
+            for doc in item.documents
+        ]
+    return DisclosedItemOut(
+        id=item.id,
+        evidence_type=item.evidence_type,
+        category=item.category,
+        version=item.version,
+        version_time=item.version_time,
+        claims=item.claims,
+        provenance=item.provenance,
+        documents=documents,
+    )
 
 
 class ConsentRequestIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from litestar import Litestar
@@ -63,8 +64,16 @@ def _request_id(scope: Scope) -> str:
     return secrets.token_hex(12)
 
 
+FrontDoor = Callable[[Litestar, "HTTPScope", "Receive", "Send"], Awaitable[bool]]
+"""Answers a request ahead of the router and returns True, or returns False to leave it
+to Litestar (``connectors.api.data_front``)."""
+
+
 class PdsLitestar(Litestar):
-    """Litestar with a request id and a start time set before any routing happens."""
+    """Litestar with a request id and a start time set before any routing happens, and
+    front doors that may answer a request before Litestar routes it."""
+
+    front_doors: tuple[FrontDoor, ...] = ()
 
     async def __call__(
         self,
@@ -82,6 +91,9 @@ class PdsLitestar(Litestar):
         state["started"] = time.perf_counter()
         token = request_id_var.set(request_id)
         try:
+            for door in self.front_doors:
+                if await door(self, http_scope, cast("Receive", receive), cast("Send", send)):
+                    return
             await super().__call__(scope, receive, send)
         finally:
             request_id_var.reset(token)
