@@ -108,6 +108,10 @@ def _encode(*parts: bytes) -> bytes:
     return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
 
 
+_SEAL_HEAD: Final = _encode(SEAL_TAG, ALGORITHM_ID)
+_CHUNK_HEAD: Final = _encode(CHUNK_TAG, ALGORITHM_ID)
+
+
 @dataclass(frozen=True, slots=True)
 class SealContext:
     """Where a sealed value belongs; any difference on open makes it fail.
@@ -131,14 +135,15 @@ class SealContext:
         if not self.field:
             msg = "field must be a non-empty name"
             raise ValueError(msg)
-        parts = (
+        where = _encode(
             self.citizen_id.bytes,
             self.item_id.bytes,
             _u64(self.version, "version"),
             self.field.encode("utf-8"),  # lone surrogates have no canonical form, so they raise
         )
-        object.__setattr__(self, "_aad", _encode(SEAL_TAG, ALGORITHM_ID, *parts))
-        object.__setattr__(self, "_chunk_prefix", _encode(CHUNK_TAG, ALGORITHM_ID, *parts))
+        # Length-prefixed parts concatenate: the tag's and algorithm's encoding is a constant.
+        object.__setattr__(self, "_aad", _SEAL_HEAD + where)
+        object.__setattr__(self, "_chunk_prefix", _CHUNK_HEAD + where)
 
     def aad(self) -> bytes:
         """The associated data for a single sealed value, tagged so it cannot pass as a chunk."""

@@ -99,6 +99,27 @@ def test_a_bit_flip_anywhere_is_detected(plaintext: bytes, data: st.DataObject) 
         open_sealed(DEK, flip_bit(sealed, bit), CONTEXT)
 
 
+def test_aad_bytes_are_pinned() -> None:
+    """Every stored ciphertext was sealed under these bytes: a change here strands them.
+    Each part is a 4-byte big-endian length then the part; the tag, the algorithm, the
+    citizen and item ids (16 bytes each), the version (8 bytes), the field name."""
+
+    def part(raw: bytes) -> bytes:
+        return len(raw).to_bytes(4, "big") + raw
+
+    where = (
+        part(uuid.UUID(int=1).bytes)
+        + part(uuid.UUID(int=2).bytes)
+        + part((3).to_bytes(8, "big"))
+        + part(b"note")
+    )
+    assert CONTEXT.aad() == part(b"pds/v1/seal") + part(b"A256GCM") + where
+    assert CONTEXT.aad().hex().startswith("0000000b" + b"pds/v1/seal".hex() + "00000007")
+    # Documents are sealed in chunks under the same parts, tagged as chunks.
+    chunk_head = part(b"pds/v1/chunk") + part(b"A256GCM")
+    assert CONTEXT._chunk_prefix == chunk_head + where
+
+
 @pytest.mark.parametrize(
     "change",
     [
