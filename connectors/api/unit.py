@@ -16,6 +16,7 @@ from connectors.api.data_read import GrantCache
 from connectors.api.ratelimit import RateLimiter
 from connectors.api.reads import Read
 from connectors.api.tokens import TokenCache
+from connectors.dpop import DPOP_ALGORITHMS
 from connectors.errors import DPoPError
 from connectors.oauth.metadata import protected_resource_metadata_url, resource_identifier
 from connectors.oauth.replay import deferred_check, replay_check
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from pds.db import Database
 
 CONNECT_PATH = "/connect/v1"
-DPOP_ALGS = "ES256 Ed25519 EdDSA PS256 RS256"
+DPOP_ALGS = " ".join(DPOP_ALGORITHMS)  # RFC 9449 §7.1: the algs the proofs may use
 
 
 @dataclass(slots=True)
