@@ -13,6 +13,7 @@ seen yet (a rotation). Pure: the caller passes ``now`` and the loader.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class TokenCache:
     _entries: OrderedDict[bytes, tuple[int, dict[str, Any]]] = field(default_factory=OrderedDict)
     _keys: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _keys_read_at: int | None = None
+    _verifying: dict[bytes, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -62,6 +64,40 @@ class TokenCache:
                 return claims
             del self._entries[digest]
             raise InvalidToken("expired")
+        # Requests that bring the same new token together (a client's burst right after
+        # it renewed) share one verification, and at most one key-set read, instead of
+        # each doing both while the others wait behind them.
+        first = self._verifying.get(digest)
+        if first is None:
+            first = asyncio.ensure_future(
+                self._first_use(
+                    digest, token, issuer=issuer, audience=audience, now=now, load_keys=load_keys
+                )
+            )
+            self._verifying[digest] = first
+            first.add_done_callback(self._finished(digest))
+        # Shielded: a request that gives up (its client went away) does not cancel the
+        # verification the others are waiting on.
+        return await asyncio.shield(first)
+
+    def _finished(self, digest: bytes) -> Callable[[asyncio.Future[dict[str, Any]]], None]:
+        def forget(first: asyncio.Future[dict[str, Any]]) -> None:
+            self._verifying.pop(digest, None)
+            if not first.cancelled():
+                first.exception()  # seen here, even if every waiter has gone
+
+        return forget
+
+    async def _first_use(
+        self,
+        digest: bytes,
+        token: str,
+        *,
+        issuer: str,
+        audience: str,
+        now: int,
+        load_keys: Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]],
+    ) -> dict[str, Any]:
         if self._keys_read_at is None or now - self._keys_read_at >= KEYS_TTL:
             await self._reload(now, load_keys)
         try:
