@@ -5,9 +5,10 @@ commit) for both ways in. The Litestar route (``connectors.api.routes``) takes e
 shape of the request and is what the OpenAPI document describes. ``plain_read`` answers
 the shape service systems send nearly every time — a JSON answer, no query, a canonical
 grant id — straight from the ASGI scope: routing, the handler's signature model and the
-response objects were about a tenth of a read's CPU (benchmarks.connector_read), spent
-for nothing that shape needs. The answer is the same bytes, the same headers (the app's
-``before_send`` hooks run), the same audit entry.
+response objects were nearly a fifth of a read's CPU (18%, benchmarks.connector_read,
+alternating rounds in one server), spent for nothing that shape needs. The answer is
+the same bytes, the same headers (the app's ``before_send`` hooks run), the same audit
+entry.
 
 A refusal found here is not answered here: the exception travels in the scope to the
 Litestar route, whose ``before_request`` hook (``raise_carried``) raises it, so every
