@@ -6,7 +6,11 @@ connection (measured inside the server under load: 14% of a connector read's CPU
 than the 4 KiB evidence query itself). A fetch is one statement in autocommit and
 leaves nothing behind on its connection, so none of that is needed: a few connections
 are taken from the pool once, kept, and each lent to one fetch at a time. When all are
-lent, a fetch takes one from the pool the usual way.
+lent, a fetch waits its turn for one (first come, first served): a fetch is over in well
+under a millisecond, and measured inside the server at 32 connections, waiting used
+7-9% less CPU a read than taking a pooled connection meanwhile (20 alternating pairs in
+two runs, paired medians 0.91 and 0.93). A fetch that has waited ``WAIT_LIMIT`` without
+a turn (a kept connection stuck on a slow server) takes one from the pool instead.
 
 A fetch that fails throws its connection away (it may be the one the server dropped);
 a kept connection older than the pool's recycle time goes back to the pool, as every
@@ -15,8 +19,10 @@ pooled connection would.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy.util.concurrency import greenlet_spawn
 
@@ -28,6 +34,12 @@ if TYPE_CHECKING:
 
     from pds.plain_select import PlainSelect, Row
 
+    Lent = tuple[PoolProxiedConnection, float]
+    """A kept connection and when it was taken from the pool."""
+
+WAIT_LIMIT: Final = 0.1
+"""Seconds a fetch waits for a kept connection before it takes a pooled one."""
+
 
 class HeldConnections:
     """Up to ``size`` pooled connections kept out of the pool for ``fetch``."""
@@ -36,24 +48,20 @@ class HeldConnections:
         self._engine = engine
         self._size = size
         self._recycle = recycle
-        self._idle: list[tuple[PoolProxiedConnection, float]] = []
+        self._idle: list[Lent] = []
+        self._waiting: deque[asyncio.Future[Lent | None]] = deque()
+        """Fetches waiting for a kept connection, oldest first. None wakes one to use the
+        pool (a kept connection was let go, or all are being given back)."""
         self.held = 0
         """Connections kept now, idle or lent (each checked out of the pool)."""
         self._closed = False
 
     async def fetch(self, query: PlainSelect, values: Mapping[str, Any]) -> list[Row]:
-        """The rows of ``query`` on a kept connection, or on a pooled one when all are lent."""
-        if not self._idle and (self.held >= self._size or self._closed):
+        """The rows of ``query`` on a kept connection, or on a pooled one (see the module)."""
+        lent = await self._lend()
+        if lent is None:
             return await self._on_pooled(query, values)
-        if self._idle:
-            pooled, since = self._idle.pop()
-        else:
-            self.held += 1  # counted before the await, so concurrent fetches respect size
-            try:
-                pooled, since = await self._engine.raw_connection(), time.monotonic()
-            except BaseException:
-                self.held -= 1
-                raise
+        pooled, since = lent
         try:
             rows = await query.on_asyncpg(pooled.driver_connection, self._engine.dialect, values)
         except BaseException:
@@ -62,17 +70,63 @@ class HeldConnections:
         if self._closed or time.monotonic() - since >= self._recycle:
             await self._let_go(pooled)
         else:
-            self._idle.append((pooled, since))
+            self._hand_on((pooled, since))
         return rows
+
+    async def _lend(self) -> Lent | None:
+        """An idle kept connection, a newly kept one, or one another fetch hands on; None:
+        use the pool."""
+        if self._idle:
+            return self._idle.pop()
+        if self._closed:
+            return None
+        if self.held < self._size:
+            self.held += 1  # counted before the await, so concurrent fetches respect size
+            try:
+                return await self._engine.raw_connection(), time.monotonic()
+            except BaseException:
+                self.held -= 1
+                raise
+        turn: asyncio.Future[Lent | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            # On timeout wait_for cancels the turn, so it is never handed a connection
+            # afterwards; one handed on just before is returned, not lost.
+            return await asyncio.wait_for(turn, WAIT_LIMIT)
+        except TimeoutError:
+            return None
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled() and (handed := turn.result()) is not None:
+                self._hand_on(handed)  # this fetch gave up: the connection goes on
+            raise
+
+    def _hand_on(self, lent: Lent) -> None:
+        """To the longest-waiting fetch, else back to the idle ones."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(lent)
+                return
+        self._idle.append(lent)
+
+    def _wake_one(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
 
     async def close(self) -> None:
         """Give every idle connection back to the pool; lent ones go back when returned."""
         self._closed = True
+        while self._waiting:
+            self._wake_one()
         while self._idle:
             await self._let_go(self._idle.pop()[0])
 
     async def _let_go(self, pooled: PoolProxiedConnection, *, invalidate: bool = False) -> None:
         self.held -= 1
+        self._wake_one()  # the place it leaves is not handed on: a waiting fetch uses the pool
         # Closing (or discarding) an asyncpg connection awaits, which SQLAlchemy does only
         # inside its greenlet.
         await greenlet_spawn(pooled.invalidate if invalidate else pooled.close)

@@ -4,6 +4,7 @@ fetch at a time, never leaked, thrown away when a fetch fails on them."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from pds.settings import Settings
 
 BACKEND_PID = PlainSelect(select(text("pg_backend_pid()")))
+SLOW = PlainSelect(select(text("pg_sleep(0.5)")))
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ async def test_fetches_one_after_another_share_one_kept_connection(pg: Database)
     assert pg.engine.pool.checkedout() == 1
 
 
-async def test_concurrent_fetches_use_at_most_the_kept_size_then_the_pool(
+async def test_concurrent_fetches_wait_their_turn_on_the_kept_connections(
     settings: Settings, backend: str
 ) -> None:
     if backend != "postgres":
@@ -56,10 +58,54 @@ async def test_concurrent_fetches_use_at_most_the_kept_size_then_the_pool(
     try:
         results = await asyncio.gather(*(database.fetch(BACKEND_PID, {}) for _ in range(10)))
         assert all(len(rows) == 1 for rows in results)
+        assert len({rows[0][0] for rows in results}) <= 2  # no pooled connection was needed
         assert held(database).held == 2
-        assert database.engine.pool.checkedout() == 2  # the overflow went back to the pool
+        assert database.engine.pool.checkedout() == 2
     finally:
         await database.dispose()
+
+
+async def test_a_fetch_kept_waiting_too_long_takes_a_pooled_connection(pg: Database) -> None:
+    pg.held_reads = HeldConnections(pg.engine, size=1, recycle=3600)
+    [(kept,)] = await pg.fetch(BACKEND_PID, {})
+    slow = asyncio.ensure_future(pg.fetch(SLOW, {}))
+    await asyncio.sleep(0.05)  # the slow query has the one kept connection
+
+    started = time.monotonic()
+    [(other,)] = await pg.fetch(BACKEND_PID, {})
+
+    assert other != kept
+    assert time.monotonic() - started < 0.4  # WAIT_LIMIT, not the slow query's 0.5 s
+    await slow
+    assert held(pg).held == 1
+    assert (await pg.fetch(BACKEND_PID, {}))[0][0] == kept
+
+
+async def test_a_waiting_fetch_that_is_cancelled_loses_no_connection(pg: Database) -> None:
+    pg.held_reads = HeldConnections(pg.engine, size=1, recycle=3600)
+    [(kept,)] = await pg.fetch(BACKEND_PID, {})
+    busy = asyncio.ensure_future(pg.fetch(PlainSelect(select(text("pg_sleep(0.05)"))), {}))
+    await asyncio.sleep(0.01)
+    waiting = asyncio.ensure_future(pg.fetch(BACKEND_PID, {}))
+    await asyncio.sleep(0.01)
+
+    waiting.cancel()
+    await busy
+
+    assert waiting.cancelled()
+    assert held(pg).held == 1
+    assert pg.engine.pool.checkedout() == 1
+    assert (await pg.fetch(BACKEND_PID, {}))[0][0] == kept
+
+
+async def test_a_kept_connection_let_go_sends_a_waiting_fetch_to_the_pool(pg: Database) -> None:
+    pg.held_reads = HeldConnections(pg.engine, size=1, recycle=0)  # every one is let go
+
+    results = await asyncio.gather(*(pg.fetch(BACKEND_PID, {}) for _ in range(6)))
+
+    assert all(len(rows) == 1 for rows in results)
+    assert held(pg).held == 0
+    assert pg.engine.pool.checkedout() == 0
 
 
 async def test_a_connection_the_server_dropped_fails_one_fetch_and_is_replaced(
