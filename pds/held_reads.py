@@ -102,31 +102,30 @@ class HeldConnections:
 
     def _hand_on(self, lent: Lent) -> None:
         """To the longest-waiting fetch, else back to the idle ones."""
+        if not self._wake(lent):
+            self._idle.append(lent)
+
+    def _wake(self, lent: Lent | None) -> bool:
+        """Give ``lent`` (None: use the pool) to the longest-waiting fetch still waiting;
+        whether there was one."""
         while self._waiting:
             turn = self._waiting.popleft()
             if not turn.done():
                 turn.set_result(lent)
-                return
-        self._idle.append(lent)
-
-    def _wake_one(self) -> None:
-        while self._waiting:
-            turn = self._waiting.popleft()
-            if not turn.done():
-                turn.set_result(None)
-                return
+                return True
+        return False
 
     async def close(self) -> None:
         """Give every idle connection back to the pool; lent ones go back when returned."""
         self._closed = True
-        while self._waiting:
-            self._wake_one()
+        while self._wake(None):
+            pass
         while self._idle:
             await self._let_go(self._idle.pop()[0])
 
     async def _let_go(self, pooled: PoolProxiedConnection, *, invalidate: bool = False) -> None:
         self.held -= 1
-        self._wake_one()  # the place it leaves is not handed on: a waiting fetch uses the pool
+        self._wake(None)  # the place it leaves is not handed on: a waiting fetch uses the pool
         # Closing (or discarding) an asyncpg connection awaits, which SQLAlchemy does only
         # inside its greenlet.
         await greenlet_spawn(pooled.invalidate if invalidate else pooled.close)
