@@ -1,10 +1,13 @@
 """The replay cache for ``jti`` values, in the database so every process shares it.
 
 A proof or assertion is remembered until it could no longer be accepted anyway
-(``expires_at``); the insert happens in the request's own transaction, so a racing
-second use waits for that commit and then finds it taken. A request refused after
-its credentials were checked rolls back; ``respend`` then records them again beside
-the refusal's audit entry, so nothing presented once can be presented twice.
+(``expires_at``: its own signed ``iat`` or ``exp`` plus a fixed window, and part of
+the key, see ``UsedJti``). A replay is the same signed bytes, so it has the same key;
+the same ``jti`` under another ``iat`` is a new signature, which only the key's holder
+could make. The insert happens in the request's own transaction, so a racing second use
+waits for that commit and then finds it taken. A request refused after its credentials
+were checked rolls back; ``respend`` then records them again beside the refusal's audit
+entry, so nothing presented once can be presented twice.
 """
 
 from __future__ import annotations
