@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy.util.concurrency import greenlet_spawn
 
+from pds.db_failures import ConnectionLost
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -63,7 +65,7 @@ class HeldConnections:
             return await self._on_pooled(query, values)
         pooled, since = lent
         try:
-            rows = await query.on_asyncpg(pooled.driver_connection, self._engine.dialect, values)
+            rows = await self._run(pooled, query, values)
         except BaseException:
             await self._let_go(pooled, invalidate=True)
             raise
@@ -133,6 +135,21 @@ class HeldConnections:
     async def _on_pooled(self, query: PlainSelect, values: Mapping[str, Any]) -> list[Row]:
         pooled = await self._engine.raw_connection()
         try:
-            return await query.on_asyncpg(pooled.driver_connection, self._engine.dialect, values)
+            return await self._run(pooled, query, values)
         finally:
             await greenlet_spawn(pooled.close)
+
+    async def _run(
+        self, pooled: PoolProxiedConnection, query: PlainSelect, values: Mapping[str, Any]
+    ) -> list[Row]:
+        """The query on ``pooled``; a failure that leaves the connection closed (the server
+        dropped it: asyncpg says "connection is closed" or "closed in the middle of
+        operation", by how far it got) is raised as ``ConnectionLost``, which callers are
+        told to retry, not as whatever asyncpg's wording was."""
+        connection = pooled.driver_connection
+        try:
+            return await query.on_asyncpg(connection, self._engine.dialect, values)
+        except Exception as exc:
+            if connection is not None and connection.is_closed():
+                raise ConnectionLost("the database server closed the connection") from exc
+            raise

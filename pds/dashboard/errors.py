@@ -16,7 +16,8 @@ from litestar.exceptions import HTTPException
 from pds import errors
 from pds.dashboard.pages import page, see_other
 from pds.dashboard.security import SIGN_IN_PATH, FormExpired, SignInNeeded, WrongPlace
-from pds.web.problems import domain_status
+from pds.db_failures import unavailable
+from pds.web.problems import RETRY_SOON, domain_status
 
 if TYPE_CHECKING:
     from litestar import Request, Response
@@ -74,7 +75,17 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any
     return _problem(status, heading, message)
 
 
-def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if unavailable(exc) is not None:  # overloaded or out of reach: a moment, not a fault
+        log.warning("database unavailable: %s %s (%r)", request.method, request.url.path, exc)
+        response = _problem(
+            503,
+            "Sorry, the service is unavailable",
+            "Try again in a few minutes. Nothing you entered has been saved unless the page "
+            "said so.",
+        )
+        response.headers.update(RETRY_SOON)
+        return response
     log.exception("unhandled error on a dashboard page", exc_info=exc)
     return _problem(
         500,

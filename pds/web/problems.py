@@ -8,16 +8,15 @@ and ``code``; framework errors by status; anything unexpected becomes a bare
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from pds import errors
+from pds.db_failures import Unavailable, unavailable
 from pds.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
@@ -174,27 +173,26 @@ def _validation_problem(exc: ValidationException) -> Response[Any]:
     return problem(400, "invalid_request", "The request is not valid", detail, errors=fields)
 
 
-def handle_database_busy(
-    request: Request[Any, Any, Any], exc: OperationalError | PoolTimeout
-) -> Response[Any]:
-    """SQLite's write lock (or this process's one writing connection) not free within the
-    busy timeout is overload, not a bug: 503 with a hint to retry. The unit of work was
-    rolled back, so nothing of it was written."""
-    if isinstance(exc, OperationalError) and "database is locked" not in str(exc.orig):
-        return handle_unexpected(request, exc)
-    log.warning("database busy: %s %s", request.method, request.url.path)
-    return problem(
-        503,
-        "unavailable",
-        "Service busy",
-        "The service is busy. Try again in a moment.",
-        headers={"Retry-After": "1"},
-    )
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A database that is overloaded or out of reach (``pds.db_failures``) is 503 with a
+    hint to retry: the unit of work was rolled back (or never began), so nothing of it
+    was written. Anything else is a fault of ours: 500, details to the log only."""
+    why = unavailable(exc)
+    if why is None:
+        log.exception("unhandled error", exc_info=exc)
+        return _internal_error()
+    log.warning("database %s: %s %s (%r)", why.value, request.method, request.url.path, exc)
+    return problem(503, "unavailable", *UNAVAILABLE_WORDS[why], headers=RETRY_SOON)
 
 
-def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled error", exc_info=exc)
-    return _internal_error()
+UNAVAILABLE_WORDS: Final = {
+    Unavailable.BUSY: ("Service busy", "The service is busy. Try again in a moment."),
+    Unavailable.UNREACHABLE: (
+        "Service unavailable",
+        "The service cannot reach its data just now. Try again in a moment.",
+    ),
+}
+RETRY_SOON: Final = {"Retry-After": "1"}
 
 
 def _internal_error() -> Response[Any]:
@@ -208,10 +206,8 @@ def _internal_error() -> Response[Any]:
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     errors.DomainError: handle_domain_error,
-    OperationalError: handle_database_busy,
-    PoolTimeout: handle_database_busy,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "RETRY_SOON", "UNAVAILABLE_WORDS", "problem"]
