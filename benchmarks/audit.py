@@ -50,8 +50,9 @@ from pds.accounts.models import Account, Session
 from pds.accounts.service import hash_token, resolve_session
 from pds.app import create_app
 from pds.audit import proofs, sequencer
+from pds.audit.compact_range import CompactRange
 from pds.audit.entry import Action, Actor, Entry
-from pds.audit.merkle import CompactRange, leaf_hash, verify_inclusion
+from pds.audit.merkle import leaf_hash, verify_inclusion
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode
 from pds.audit.service import append
 from pds.db import open_database, transaction, utcnow

@@ -6,10 +6,11 @@ RFC algorithms, and compare roots with signed checkpoints (``pds.audit.note``).
 The sequencer, the API and the offline ``pds audit verify`` all share this one
 pure implementation, so there is a single place where the hashing can be wrong.
 
-Storage model: ``CompactRange.append`` reports every perfect subtree as it
-completes, keyed ``(level, index)``. Proof generation asks a ``NodeReader`` only
-for such aligned perfect subtrees, so a store that keeps those rows answers each
-request with one lookup, and a proof costs O(log n) reads however big the log.
+Storage model: ``CompactRange.append`` (``pds.audit.compact_range``) reports every
+perfect subtree as it completes, keyed ``(level, index)``. Proof generation asks a
+``NodeReader`` only for such aligned perfect subtrees, so a store that keeps those rows
+answers each request with one lookup, and a proof costs O(log n) reads however big the
+log.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
-    "CompactRange",
     "ListNodeReader",
     "NodeReader",
     "ProofError",
@@ -33,6 +33,7 @@ __all__ = [
     "leaf_hash",
     "node_hash",
     "peak_positions",
+    "require_stored_hash",
     "root_from_inclusion_proof",
     "root_from_leaf_hashes",
     "verify_consistency",
@@ -134,7 +135,7 @@ def _require_hash(value: bytes, what: str) -> None:
         raise ProofError(msg)
 
 
-def _require_stored_hash(value: bytes) -> None:
+def require_stored_hash(value: bytes) -> None:
     """Inputs we store are our own data, so a wrong length is a bug, not a bad proof."""
     if len(value) != HASH_SIZE:
         msg = f"a hash must be {HASH_SIZE} bytes, got {len(value)}"
@@ -172,7 +173,7 @@ class ListNodeReader:
 
     def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
         for value in leaf_hashes:
-            _require_stored_hash(value)
+            require_stored_hash(value)
         self._levels = [list(leaf_hashes)]
         while len(self._levels[-1]) > 1:
             self._levels.append(_pair_up(self._levels[-1]))
@@ -365,67 +366,3 @@ def _consistency_roots(
         msg = "proof is too short"
         raise ProofError(msg)
     return fr, sr
-
-
-class CompactRange:
-    """The log's right edge: the roots of the perfect subtrees covering ``[0, size)``.
-
-    The sequencer keeps only these O(log n) peaks to compute each new root, and
-    persists what ``append`` reports so proofs can later be served from storage.
-    """
-
-    __slots__ = ("_peaks", "_size")
-
-    def __init__(self) -> None:
-        self._size = 0
-        self._peaks: list[bytes] = []
-
-    @classmethod
-    def from_peaks(cls, size: int, peaks: Sequence[bytes]) -> CompactRange:
-        """Resume from storage; ``peaks`` are the hashes at ``peak_positions(size)``, in order."""
-        if size < 0 or len(peaks) != size.bit_count():
-            msg = f"a tree of size {size} has {max(size, 0).bit_count()} peaks, got {len(peaks)}"
-            raise ValueError(msg)
-        for peak in peaks:
-            _require_stored_hash(peak)
-        resumed = cls()
-        resumed._size = size
-        resumed._peaks = list(peaks)
-        return resumed
-
-    @property
-    def size(self) -> int:
-        """Number of leaves appended so far."""
-        return self._size
-
-    @property
-    def peaks(self) -> tuple[bytes, ...]:
-        """Peak hashes, largest (leftmost) first, matching ``peak_positions(size)``."""
-        return tuple(self._peaks)
-
-    def append(self, leaf_hash: bytes) -> list[tuple[int, int, bytes]]:
-        """Add one leaf; return every subtree this completes, as ``(level, index, hash)``.
-
-        The leaf itself comes first as level 0, then each parent it completes.
-        Subtree ``(level, index)`` covers leaves ``[index << level, (index + 1) << level)``;
-        storing all of them lets a ``NodeReader`` answer any aligned request.
-        """
-        _require_stored_hash(leaf_hash)
-        level, index, node = 0, self._size, leaf_hash
-        completed = [(level, index, node)]
-        while index & 1:
-            node = node_hash(self._peaks.pop(), node)
-            level, index = level + 1, index >> 1
-            completed.append((level, index, node))
-        self._peaks.append(node)
-        self._size += 1
-        return completed
-
-    def root(self) -> bytes:
-        """MTH of the whole range: fold the peaks right to left, as the RFC split does."""
-        if not self._peaks:
-            return EMPTY_ROOT
-        acc = self._peaks[-1]
-        for peak in reversed(self._peaks[:-1]):
-            acc = node_hash(peak, acc)
-        return acc

@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from pds.accounts.models import Account
+from pds.audit.compact_range import CompactRange
 from pds.audit.leaf import LeafFields, encode_leaf, new_salt, subject_commitment
-from pds.audit.merkle import CompactRange, leaf_hash, peak_positions
+from pds.audit.merkle import leaf_hash, peak_positions
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode, AuditSubject
 from pds.audit.note import Checkpoint, sign_note
 from pds.audit.proofs import read_nodes_on

@@ -25,8 +25,9 @@ from sqlalchemy import select
 
 from pds import migrate
 from pds.accounts.models import Account
+from pds.audit.compact_range import CompactRange
 from pds.audit.leaf import decode_leaf
-from pds.audit.merkle import CompactRange, leaf_hash
+from pds.audit.merkle import leaf_hash
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode
 from pds.audit.note import open_checkpoint
 from pds.audit.sequencer import sequence_all

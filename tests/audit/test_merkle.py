@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pds.audit.compact_range import CompactRange
 from pds.audit.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
-    CompactRange,
     ListNodeReader,
     ProofError,
     aligned_subtree,

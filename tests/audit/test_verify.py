@@ -24,9 +24,10 @@ from sqlalchemy import delete, insert, select, update
 from pds import migrate
 from pds.accounts.models import Account
 from pds.accounts.service import Role, create_account
+from pds.audit.compact_range import CompactRange
 from pds.audit.entry import Action, Actor, Entry, Outcome
 from pds.audit.leaf import LeafFields, encode_leaf
-from pds.audit.merkle import CompactRange, leaf_hash, root_from_leaf_hashes
+from pds.audit.merkle import leaf_hash, root_from_leaf_hashes
 from pds.audit.models import AuditCheckpoint, AuditEntry, AuditNode, AuditSubject
 from pds.audit.note import Checkpoint, sign_note
 from pds.audit.sequencer import leaf_fields, log_origin, sequence_all, sequence_batch

@@ -25,8 +25,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pds.audit.compact_range import CompactRange
 from pds.audit.leaf import LeafFields, decode_leaf, encode_leaf
-from pds.audit.merkle import CompactRange, leaf_hash
+from pds.audit.merkle import leaf_hash
 from pds.audit.note import NoteError, open_checkpoint
 
 if TYPE_CHECKING:
