@@ -28,27 +28,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import os
 import random
-import secrets
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from litestar.testing import AsyncTestClient
 from sqlalchemy import delete, insert, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks._audit_requests import request_rows
+from benchmarks._scratch import add_accounts, fresh_postgres_database
 from pds import migrate
-from pds.accounts.models import Account, Session
-from pds.accounts.service import hash_token, resolve_session
-from pds.app import create_app
 from pds.audit import proofs, sequencer
 from pds.audit.compact_range import CompactRange
 from pds.audit.entry import Action, Actor, Entry
@@ -59,10 +53,11 @@ from pds.db import open_database, transaction, utcnow
 from pds.ids import uuid7
 from pds.keys.provider import InMemoryKeyProvider
 from pds.settings import Settings
-from pds.web.deps import SESSION_COOKIE
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    import datetime as dt
+    import uuid
+    from collections.abc import Iterator
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,9 +74,6 @@ WARM_UP: Final = 20
 MIN_SAMPLES: Final = 30
 PROOF_BUDGET_S: Final = 60.0
 BENCHES: Final = ("sequencer", "proof", "request")
-READ: Final = "read (as GET /me)"
-HTTP_ME: Final = "HTTP GET /me"
-NO_HASH: Final = "-"  # benchmark accounts never sign in: their sessions are stored directly
 # A realistic leaf (~330 bytes of canonical JSON); only the id varies, so a million
 # of them cost a format each instead of a full encode_leaf.
 LEAF_TEMPLATE: Final = (
@@ -97,50 +89,18 @@ LEAF_TEMPLATE: Final = (
 # -- scratch databases --------------------------------------------------------------------------
 
 
-def _on_postgres(url: str, statement: str) -> None:
-    """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
-
-    async def run() -> None:
-        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
 @contextlib.contextmanager
 def scratch_database(postgres_url: str | None) -> Iterator[Settings]:
     """A migrated, empty database: SQLite in a temp folder, or a fresh PostgreSQL one."""
     data_dir = Path(tempfile.mkdtemp(prefix="pds-bench-audit-"))
-    name = f"pds_bench_{uuid.uuid4().hex[:12]}" if postgres_url else ""
-    url = f"{postgres_url.rpartition('/')[0]}/{name}" if postgres_url else ""
-    try:
-        if postgres_url:
-            _on_postgres(postgres_url, f'CREATE DATABASE "{name}"')
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
+        url = stack.enter_context(fresh_postgres_database(postgres_url)) if postgres_url else ""
         settings = Settings(
             data_dir=data_dir, database_url=url, audit_sequencer=False, log_level="WARNING"
         )
         migrate.upgrade(settings)
         yield settings
-    finally:
-        if postgres_url:
-            _on_postgres(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
-async def _add_accounts(db: Database, count: int) -> list[uuid.UUID]:
-    accounts = [
-        Account(
-            email=f"c{i}-{uuid.uuid4().hex[:8]}@example.com", role="citizen", password_hash=NO_HASH
-        )
-        for i in range(count)
-    ]
-    async with transaction(db.sessions) as session:
-        session.add_all(accounts)
-    return [account.id for account in accounts]
 
 
 # -- sequencer throughput -----------------------------------------------------------------------
@@ -171,7 +131,7 @@ async def _append_entries(db: Database, count: int, citizens: list[uuid.UUID]) -
 
 
 async def _sequencer_row(db: Database, keys: KeyProvider, count: int, log_size: int) -> Row:
-    citizens = await _add_accounts(db, CITIZENS)
+    citizens = await add_accounts(db, CITIZENS)
     append_s = await _append_entries(db, count, citizens)
     started = time.perf_counter()
     sequenced = await sequencer.sequence_all(db, keys, ORIGIN)
@@ -277,86 +237,6 @@ async def _proof_rows(db: Database, sizes: tuple[int, ...], samples: int) -> lis
     return rows
 
 
-# -- request cost -------------------------------------------------------------------------------
-
-
-async def _signed_in(db: Database) -> str:
-    token = secrets.token_urlsafe(32)
-    [account_id] = await _add_accounts(db, 1)
-    async with transaction(db.sessions) as session:
-        session.add(
-            Session(
-                token_hash=hash_token(token),
-                account_id=account_id,
-                expires_at=utcnow() + dt.timedelta(hours=1),
-            )
-        )
-    return token
-
-
-def _request_variants(db: Database, token: str) -> dict[str, Callable[[], Awaitable[None]]]:
-    async def read() -> None:
-        async with db.read_sessions() as session:
-            await resolve_session(session, token)
-
-    async def read_in_write_tx() -> None:
-        async with db.sessions() as session:
-            await resolve_session(session, token)
-            await session.commit()
-
-    async def read_and_append() -> None:
-        async with db.sessions() as session:
-            account = await resolve_session(session, token)
-            append(session, Entry(actor=Actor.CITIZEN, action=Action.READ, actor_id=account.id))
-            await session.commit()
-
-    return {READ: read, "read, write tx": read_in_write_tx, "read + append": read_and_append}
-
-
-async def _interleaved(
-    variants: dict[str, Callable[[], Awaitable[None]]], rounds: int, per_round: int
-) -> dict[str, list[float]]:
-    """Seconds per call of each variant, taking turns in runs of ``per_round``."""
-    timings: dict[str, list[float]] = {name: [] for name in variants}
-    for work in variants.values():  # warm-up: pool connections, statement caches
-        for _ in range(20):
-            await work()
-    for _ in range(rounds):
-        for name, work in variants.items():
-            for _ in range(per_round):
-                started = time.perf_counter()
-                await work()
-                timings[name].append(time.perf_counter() - started)
-    return timings
-
-
-async def _request_rows(
-    db: Database, settings: Settings, keys: KeyProvider, rounds: int, per_round: int
-) -> list[Row]:
-    token = await _signed_in(db)
-    variants = _request_variants(db, token)
-    async with AsyncTestClient(app=create_app(settings, keys=keys)) as client:
-        client.cookies.set(SESSION_COOKIE, token)
-
-        async def http_get_me() -> None:  # context: the whole request, in-process, no socket
-            (await client.get("/api/v1/me")).raise_for_status()
-
-        variants[HTTP_ME] = http_get_me
-        timings = await _interleaved(variants, rounds, per_round)
-    medians = {name: statistics.median(values) for name, values in timings.items()}
-    return [
-        {
-            "bench": "request",
-            "variant": name,
-            "median_us": median * 1e6,
-            "added_us": (median - medians[READ]) * 1e6,
-            "ratio": median / medians[READ],
-            "share_of_http": (median - medians[READ]) / medians[HTTP_ME],
-        }
-        for name, median in medians.items()
-    ]
-
-
 # -- runner -------------------------------------------------------------------------------------
 
 
@@ -368,7 +248,7 @@ async def _measure(settings: Settings, quick: bool) -> list[Row]:
     try:
         rows = [await _sequencer_row(db, keys, count, 0)]
         rounds = 5 if quick else 20
-        rows.extend(await _request_rows(db, settings, keys, rounds=rounds, per_round=40))
+        rows.extend(await request_rows(db, settings, keys, rounds=rounds, per_round=40))
     finally:
         await db.dispose()
     samples = 200 if quick else 500

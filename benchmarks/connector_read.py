@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import os
 import sys
@@ -40,7 +39,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import asyncpg
 import httpx
 import jwt as pyjwt
 from sqlalchemy import text
@@ -53,13 +51,14 @@ from benchmarks._oauth_setup import (
     post_token,
     register,
 )
+from benchmarks._scratch import fresh_postgres_database
 from benchmarks._server import Served, free_port, pds_serve
 from pds import migrate
 from pds.db import open_database
 from pds.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
 CLIENTS: Final = 8
 LEVELS: Final = (8, 32)
@@ -277,7 +276,7 @@ def run(*, quick: bool = False, postgres: str | None = None) -> list[Row]:
         data_dir = Path(folder)
         if postgres is None:
             return _run(data_dir, None, quick)
-        with fresh_database(postgres) as url:
+        with fresh_postgres_database(postgres) as url:
             return _run(data_dir, url, quick)
 
 
@@ -288,27 +287,6 @@ def _run(data_dir: Path, postgres: str | None, quick: bool) -> list[Row]:
         os.environ["PDS_DATABASE_URL"] = postgres
     with pds_serve(data_dir, free_port()) as served:
         return asyncio.run(_measure(served, settings, quick))
-
-
-@contextlib.contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server ``server_url`` names, dropped afterwards (the
-    data is sealed under this run's throwaway KEK, so it is no use to the next run)."""
-    name = f"pds_bench_{uuid.uuid4().hex[:12]}"
-    admin = server_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-    async def execute(sql: str) -> None:
-        connection = await asyncpg.connect(admin)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def format_table(rows: Sequence[Row], backend: str) -> str:
