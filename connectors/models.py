@@ -101,8 +101,8 @@ class UsedJti(Base):
     sends). A proof's or assertion's ``expires_at`` follows from its own signed
     ``iat``/``exp``, so a replay of it carries the same key and collides. Ordered by
     time, the rows a batch spends land together at the end of the index instead of on
-    a random page each: measured on SQLite, a group commit of 28 reads wrote 42 pages of
-    this table before and 5 after, and the expired rows pruned are one range at the start.
+    a random page each (SQLite, 28 values spent into 150,000: 42 pages written before,
+    5 after), and the expired rows pruned are one range at the start.
     """
 
     __tablename__ = "used_jtis"

@@ -8,7 +8,8 @@ and ``code``; framework errors by status; anything unexpected becomes a bare
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 from litestar import Request, Response
@@ -18,6 +19,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from pds import errors
 from pds.db_failures import Unavailable, unavailable
 from pds.logs import request_id_var
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("pds.web")
@@ -182,7 +186,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         log.exception("unhandled error", exc_info=exc)
         return _internal_error()
     log.warning("database %s: %s %s (%r)", why.value, request.method, request.url.path, exc)
-    return problem(503, "unavailable", *UNAVAILABLE_WORDS[why], headers=RETRY_SOON)
+    return problem(503, "unavailable", *UNAVAILABLE_WORDS[why], headers=dict(RETRY_SOON))
 
 
 UNAVAILABLE_WORDS: Final = {
@@ -192,7 +196,7 @@ UNAVAILABLE_WORDS: Final = {
         "The service cannot reach its data just now. Try again in a moment.",
     ),
 }
-RETRY_SOON: Final = {"Retry-After": "1"}
+RETRY_SOON: Final[Mapping[str, str]] = MappingProxyType({"Retry-After": "1"})
 
 
 def _internal_error() -> Response[Any]:
