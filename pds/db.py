@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection, DateTime, Engine, MetaData, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+from pds.db_failures import known_closed
 from pds.held_reads import HeldConnections
 from pds.settings import prepare_data_dir
 from pds.sqlite_direct import INLINE_OPTION, DirectSqlite
@@ -120,12 +122,23 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
     # No ping before each checkout: it cost a round trip per use (5% of a connector read's
-    # CPU under load). A connection found dead in use is reported by SQLAlchemy as a
-    # disconnect, which throws out every pooled connection at once, so after a database
-    # restart only the requests in flight fail; recycling retires connections before an
-    # idle timeout somewhere between us and the server can cut them.
+    # CPU under load). A connection the driver already knows is closed (a server restart
+    # closes every socket, and the event loop sees it) is swapped for a new one at
+    # checkout, for the price of reading a flag. One found dead in use is reported by
+    # SQLAlchemy as a disconnect, which throws out every pooled connection at once, so
+    # only the requests in flight fail (503, ``pds.db_failures``); recycling retires
+    # connections before an idle timeout somewhere between us and the server can cut them.
     kwargs.setdefault("pool_recycle", PG_POOL_RECYCLE_S)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "checkout", _swap_if_closed)
+    return engine
+
+
+def _swap_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's checkout hook: a closed connection raises ``DisconnectionError``, on
+    which the pool discards it and checks out afresh (connecting if need be)."""
+    if known_closed(getattr(dbapi_connection, "driver_connection", None)):
+        raise DisconnectionError("the database server closed this connection")
 
 
 def open_database(settings: Settings, **kwargs: Any) -> Database:

@@ -16,7 +16,7 @@ error of a connection attempt. Pure: it looks only at the exception and its caus
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
@@ -44,6 +44,13 @@ _UNREACHABLE: Final = (
 _BUSY: Final = (PoolTimeout, asyncpg.exceptions.TooManyConnectionsError)
 _SQLITE_BUSY: Final = ("database is locked", "database table is locked")
 _MAX_DEPTH: Final = 8
+
+
+def known_closed(driver_connection: Any) -> bool:
+    """Whether asyncpg already knows this connection is closed (the server closed the
+    socket and the event loop saw it): a flag, no round trip. False for anything else."""
+    is_closed = getattr(driver_connection, "is_closed", None)
+    return callable(is_closed) and bool(is_closed())
 
 
 def unavailable(exc: BaseException) -> Unavailable | None:

@@ -12,9 +12,11 @@ under a millisecond, and measured inside the server at 32 connections, waiting u
 two runs, paired medians 0.91 and 0.93). A fetch that has waited ``WAIT_LIMIT`` without
 a turn (a kept connection stuck on a slow server) takes one from the pool instead.
 
-A fetch that fails throws its connection away (it may be the one the server dropped);
-a kept connection older than the pool's recycle time goes back to the pool, as every
-pooled connection would.
+A fetch that fails throws its connection away (it may be the one the server dropped:
+then it raises ``ConnectionLost``, which callers are told to retry); a kept connection
+the driver already knows is closed (a server restart) is let go before it is lent, so
+the fetch never meets it; one older than the pool's recycle time goes back to the pool,
+as every pooled connection would.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from pds.db_failures import ConnectionLost
+from pds.db_failures import ConnectionLost, known_closed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,8 +80,11 @@ class HeldConnections:
     async def _lend(self) -> Lent | None:
         """An idle kept connection, a newly kept one, or one another fetch hands on; None:
         use the pool."""
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            lent = self._idle.pop()
+            if not known_closed(lent[0].driver_connection):
+                return lent
+            await self._let_go(lent[0], invalidate=True)  # the server closed it meanwhile
         if self._closed:
             return None
         if self.held < self._size:
@@ -150,6 +155,6 @@ class HeldConnections:
         try:
             return await query.on_asyncpg(connection, self._engine.dialect, values)
         except Exception as exc:
-            if connection is not None and connection.is_closed():
+            if known_closed(connection):
                 raise ConnectionLost("the database server closed the connection") from exc
             raise

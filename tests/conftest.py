@@ -26,7 +26,7 @@ from pds.models import metadata
 from pds.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable, Collection, Iterator
     from pathlib import Path
 
     from litestar import Litestar
@@ -194,3 +194,35 @@ async def sign_up_and_in(
 @pytest.fixture
 def tmp_data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+async def terminate_backends(settings: Settings, pids: Collection[int] | None = None) -> int:
+    """What a PostgreSQL restart does to its clients: end these backends (by default every
+    other one on the database ``settings`` names) and wait until they are gone, and until
+    this event loop has seen their sockets close. How many were ended."""
+    import asyncio  # noqa: PLC0415
+
+    import asyncpg  # noqa: PLC0415
+
+    admin = await asyncpg.connect(settings.resolved_database_url.replace("+asyncpg", ""))
+    try:
+        if pids is None:
+            pids = await admin.fetchval(
+                "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        targets = list(pids)
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid", targets)
+        for _ in range(500):
+            left = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", targets
+            )
+            if not left:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail(f"backends {targets} outlived pg_terminate_backend by 5 s")
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.1)  # their sockets' end reaches the drivers on this loop
+    return len(targets)

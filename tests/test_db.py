@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 from typing import TYPE_CHECKING
 
 import pytest
+from conftest import terminate_backends
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import StatementError
 
 from pds.audit.models import AuditEntry
 from pds.db import open_database, transaction, utcnow
+from pds.db_failures import Unavailable, unavailable
 from pds.settings import Settings
 
 if TYPE_CHECKING:
@@ -186,31 +189,50 @@ async def test_sqlite_reading_sessions_do_not_block_writers(
 # --- PostgreSQL only: connections lost under the pool ------------------------------------
 
 
-async def test_after_the_server_drops_connections_only_the_request_in_flight_fails(
+async def test_a_pooled_connection_the_server_closed_is_swapped_at_checkout(
     settings: Settings, backend: str
 ) -> None:
-    """There is no ping before each checkout (it cost a round trip per use); a connection
-    found dead is reported as a disconnect, which empties the pool, so the next use
-    connects afresh."""
+    """A restart closes every socket; the driver sees it, so checkout swaps the connection
+    for a new one (no ping, no round trip) and the request never meets it."""
     if backend != "postgres":
         pytest.skip("SQLite has no server to lose")
-    import asyncpg  # noqa: PLC0415 - PostgreSQL only
+    database = open_database(settings)
+    try:
+        async with database.engine.connect() as connection:
+            mine = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert await terminate_backends(settings, [mine]) == 1
+
+        async with database.engine.connect() as connection:
+            fresh = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert fresh != mine
+    finally:
+        await database.dispose()
+
+
+async def test_a_connection_dropped_mid_query_fails_only_that_request(
+    settings: Settings, backend: str
+) -> None:
+    """Found dead in use, a connection is reported as a disconnect (503 to the caller,
+    ``pds.db_failures``), which empties the pool, so the next use connects afresh."""
+    if backend != "postgres":
+        pytest.skip("SQLite has no server to lose")
     from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
 
     database = open_database(settings)
     try:
         async with database.engine.connect() as connection:
             mine = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        admin = await asyncpg.connect(settings.resolved_database_url.replace("+asyncpg", ""))
-        try:
-            await admin.execute("SELECT pg_terminate_backend($1)", mine)
-        finally:
-            await admin.close()
 
-        with pytest.raises(DBAPIError) as lost:
-            async with database.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async def drop_it_soon() -> None:
+                await asyncio.sleep(0.3)
+                await terminate_backends(settings, [mine])
+
+            dropping = asyncio.create_task(drop_it_soon())
+            with pytest.raises(DBAPIError) as lost:
+                await connection.execute(text("SELECT pg_sleep(5)"))
+            await dropping
         assert lost.value.connection_invalidated
+        assert unavailable(lost.value) is Unavailable.UNREACHABLE
         async with database.engine.connect() as connection:
             assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
     finally:

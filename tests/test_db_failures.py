@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from pds.db_failures import Unavailable, unavailable
+from pds.db_failures import Unavailable, known_closed, unavailable
 
 
 def wrapped(orig: Exception, *, invalidated: bool = False) -> DBAPIError:
@@ -73,3 +73,20 @@ def test_a_cycle_of_causes_ends() -> None:
     first.__cause__, second.__cause__ = second, first
 
     assert unavailable(first) is None
+
+
+class Driver:
+    def __init__(self, closed: bool) -> None:
+        self.closed = closed
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+
+@pytest.mark.parametrize(
+    ("connection", "expected"),
+    [(Driver(closed=True), True), (Driver(closed=False), False), (None, False), (object(), False)],
+    ids=["closed", "open", "none", "not a driver connection"],
+)
+def test_known_closed_reads_the_drivers_flag_only(connection: object, expected: bool) -> None:
+    assert known_closed(connection) is expected

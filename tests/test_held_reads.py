@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
+from conftest import terminate_backends
 from sqlalchemy import select, text
 
 from pds.db import open_database
+from pds.db_failures import ConnectionLost
 from pds.held_reads import HeldConnections
 from pds.plain_select import PlainSelect
 
@@ -108,28 +110,32 @@ async def test_a_kept_connection_let_go_sends_a_waiting_fetch_to_the_pool(pg: Da
     assert pg.engine.pool.checkedout() == 0
 
 
-async def test_a_connection_the_server_dropped_fails_one_fetch_and_is_replaced(
+async def test_a_kept_connection_the_server_closed_is_replaced_before_use(
     pg: Database, settings: Settings
 ) -> None:
     [(mine,)] = await pg.fetch(BACKEND_PID, {})
-    admin = await asyncpg.connect(settings.resolved_database_url.replace("+asyncpg", ""))
-    try:
-        await admin.execute("SELECT pg_terminate_backend($1)", mine)
-    finally:
-        await admin.close()
+    assert await terminate_backends(settings, [mine]) == 1
 
-    # Which error depends on how far asyncpg got with the server's goodbye when the query
-    # is sent (CI once saw InternalClientError: the protocol was still mid-way); whichever
-    # it is, this fetch fails and its connection is not kept.
-    dropped = (
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-        asyncpg.InternalClientError,
-        ConnectionError,
-        OSError,
-    )
-    with pytest.raises(dropped):
-        await pg.fetch(BACKEND_PID, {})
+    [(fresh,)] = await pg.fetch(BACKEND_PID, {})
+
+    assert fresh != mine
+    assert held(pg).held == 1  # the closed one let go, a new one kept
+
+
+async def test_a_connection_dropped_mid_query_fails_that_fetch_as_connection_lost(
+    pg: Database, settings: Settings
+) -> None:
+    [(mine,)] = await pg.fetch(BACKEND_PID, {})
+
+    async def drop_it_soon() -> None:
+        await asyncio.sleep(0.3)
+        await terminate_backends(settings, [mine])
+
+    dropping = asyncio.create_task(drop_it_soon())
+    with pytest.raises(ConnectionLost):
+        await pg.fetch(PlainSelect(select(text("pg_sleep(5)"))), {})
+    await dropping
+
     assert held(pg).held == 0  # thrown away, not kept
     [(fresh,)] = await pg.fetch(BACKEND_PID, {})
     assert fresh != mine

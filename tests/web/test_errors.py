@@ -8,7 +8,7 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from litestar import get, post
+from litestar import Router, get, post
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
@@ -18,6 +18,8 @@ from pds.app import MAX_JSON_BODY_BYTES, create_app
 from pds.audit.entry import Action, Actor, Entry
 from pds.audit.models import AuditEntry
 from pds.audit.service import append
+from pds.dashboard.errors import EXCEPTION_HANDLERS as DASHBOARD_ERRORS
+from pds.db_failures import ConnectionLost
 from pds.settings import Settings
 from pds.web.deps import DbSession  # noqa: TC001 - Litestar reads handler annotations at runtime
 from pds.web.problems import PROBLEM_JSON
@@ -248,6 +250,16 @@ async def write_then_boom(db_session: DbSession) -> None:
     raise RuntimeError("secret failure after a write")
 
 
+@get("/test/database-gone", operation_id="testDatabaseGone", sync_to_thread=False)
+def database_gone() -> None:
+    raise ConnectionLost("the database server closed the connection")
+
+
+@get("/gone", operation_id="testDashboardDatabaseGone", sync_to_thread=False)
+def dashboard_database_gone() -> None:
+    raise ConnectionLost("the database server closed the connection")
+
+
 @pytest.fixture
 async def failing_client(
     settings: Settings, db: Database, keys: InMemoryKeyProvider, policy: AccountPolicy
@@ -255,6 +267,15 @@ async def failing_client(
     app = create_app(settings, keys=keys, account_policy=policy)
     app.register(boom)
     app.register(write_then_boom)
+    app.register(database_gone)
+    # Under the dashboard's own error pages, as its routes are.
+    app.register(
+        Router(
+            "/dashboard/test",
+            route_handlers=[dashboard_database_gone],
+            exception_handlers=DASHBOARD_ERRORS,
+        )
+    )
     async with AsyncTestClient(app=app) as client:
         yield client
 
@@ -300,6 +321,30 @@ async def test_a_failure_after_a_write_leaves_nothing_behind(
     assert_problem(response, 500, "internal_error")
     assert "secret" not in response.text
     assert await row_counts(db) == (0, 0)
+
+
+async def test_a_connection_lost_under_a_request_is_503_with_retry_after(
+    failing_client: AsyncTestClient[Litestar], web_log: Remember
+) -> None:
+    """The database, not the service, is at fault for a moment: come back, don't report."""
+    response = await failing_client.get("/test/database-gone")
+
+    body = assert_problem(response, 503, "unavailable")
+    assert body["title"] == "Service unavailable"
+    assert response.headers["retry-after"] == "1"
+    assert "closed the connection" not in response.text
+    assert not [r for r in web_log.records if r.exc_info]  # a warning, not a traceback
+
+
+async def test_a_dashboard_page_whose_connection_is_lost_says_to_try_again(
+    failing_client: AsyncTestClient[Litestar],
+) -> None:
+    response = await failing_client.get("/dashboard/test/gone")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Sorry, the service is unavailable" in response.text
 
 
 @pytest.fixture
