@@ -10,7 +10,9 @@ is a fault of ours (500, logged).
 Errors arrive in three shapes: wrapped by SQLAlchemy (``DBAPIError``, with the driver's
 error as ``orig`` and its own verdict on disconnects in ``connection_invalidated``), raw
 from asyncpg on the hot path's kept connections (``pds.held_reads``), or as the socket
-error of a connection attempt. Pure: it looks only at the exception and its causes.
+error of a connection attempt. ``known_closed`` lets a connection the driver has seen
+close be swapped before use. Pure: no I/O, only the exception (and its causes) or the
+driver's own flag.
 """
 
 from __future__ import annotations
