@@ -261,6 +261,24 @@ async def test_a_replayed_or_stale_proof_is_refused(client: Client, db: Database
     assert stale.status_code == 401
 
 
+async def test_a_jti_is_spent_per_signed_proof(client: Client, db: Database) -> None:
+    """The replay cache is keyed by (expires_at, jti), expires_at following from the
+    proof's signed iat: the same proof again is refused; a new proof reusing the jti under
+    another iat is a new signature only the key's holder could make, and is read (RFC 9449
+    §11.1 leaves the store's precision to the server; keyed by time, a batch's spent
+    values share a few pages instead of one each)."""
+    kit = ServiceKit()
+    tokens = await setup_grant(client, db, kit)
+    path = f"{CONNECT}/grants/{tokens['grant_id']}/data"
+    now, jti = int(time.time()), str(uuid.uuid4())
+    first = dpop_headers(kit, "GET", path, tokens["access_token"], jti=jti, iat=now)
+    resigned = dpop_headers(kit, "GET", path, tokens["access_token"], jti=jti, iat=now - 1)
+
+    answers = [await client.get(path, headers=headers) for headers in (first, resigned, first)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 401]
+
+
 async def test_bad_parameters_are_problems_not_errors(client: Client, db: Database) -> None:
     kit = ServiceKit()
     tokens = await setup_grant(client, db, kit)
