@@ -16,11 +16,14 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pds.db import Base, UTCDateTime, utcnow
 from pds.ids import uuid7
+
+_PENDING = text("leaf_index IS NULL")
 
 
 class AuditEntry(Base):
@@ -31,6 +34,15 @@ class AuditEntry(Base):
         Index("ix_audit_entries_citizen_id_created_at", "citizen_id", "created_at"),
         Index("ix_audit_entries_client_id_created_at", "client_id", "created_at"),
         Index("ix_audit_entries_action_created_at", "action", "created_at"),
+        # The sequencer's queue: entries not yet in the tree, oldest first. Without it,
+        # PostgreSQL found them by walking the primary key past every entry already
+        # placed (44 ms a batch at 200,000 entries, and growing with the log).
+        Index(
+            "ix_audit_entries_pending",
+            "id",
+            postgresql_where=_PENDING,
+            sqlite_where=_PENDING,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
