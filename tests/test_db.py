@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from conftest import terminate_backends
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from pds.audit.models import AuditEntry
 from pds.db import open_database, transaction, utcnow
@@ -20,6 +20,8 @@ from pds.settings import Settings
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
     from pds.db import Database
 
@@ -189,51 +191,53 @@ async def test_sqlite_reading_sessions_do_not_block_writers(
 # --- PostgreSQL only: connections lost under the pool ------------------------------------
 
 
+@pytest.fixture
+async def pg(settings: Settings, backend: str) -> AsyncIterator[Database]:
+    if backend != "postgres":
+        pytest.skip("SQLite has no server to lose")
+    database = open_database(settings)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def backend_pid(connection: AsyncConnection) -> int:
+    pid: int = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    return pid
+
+
 async def test_a_pooled_connection_the_server_closed_is_swapped_at_checkout(
-    settings: Settings, backend: str
+    pg: Database, settings: Settings
 ) -> None:
     """A restart closes every socket; the driver sees it, so checkout swaps the connection
     for a new one (no ping, no round trip) and the request never meets it."""
-    if backend != "postgres":
-        pytest.skip("SQLite has no server to lose")
-    database = open_database(settings)
-    try:
-        async with database.engine.connect() as connection:
-            mine = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        assert await terminate_backends(settings, [mine]) == 1
+    async with pg.engine.connect() as connection:
+        mine = await backend_pid(connection)
+    assert await terminate_backends(settings, [mine]) == 1
 
-        async with database.engine.connect() as connection:
-            fresh = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        assert fresh != mine
-    finally:
-        await database.dispose()
+    async with pg.engine.connect() as connection:
+        assert await backend_pid(connection) != mine
 
 
 async def test_a_connection_dropped_mid_query_fails_only_that_request(
-    settings: Settings, backend: str
+    pg: Database, settings: Settings
 ) -> None:
     """Found dead in use, a connection is reported as a disconnect (503 to the caller,
     ``pds.db_failures``), which empties the pool, so the next use connects afresh."""
-    if backend != "postgres":
-        pytest.skip("SQLite has no server to lose")
-    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
+    async with pg.engine.connect() as connection:
+        mine = await backend_pid(connection)
 
-    database = open_database(settings)
-    try:
-        async with database.engine.connect() as connection:
-            mine = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async def drop_it_soon() -> None:
+            await asyncio.sleep(0.3)
+            await terminate_backends(settings, [mine])
 
-            async def drop_it_soon() -> None:
-                await asyncio.sleep(0.3)
-                await terminate_backends(settings, [mine])
+        dropping = asyncio.create_task(drop_it_soon())
+        with pytest.raises(DBAPIError) as lost:
+            await connection.execute(text("SELECT pg_sleep(5)"))
+        await dropping
 
-            dropping = asyncio.create_task(drop_it_soon())
-            with pytest.raises(DBAPIError) as lost:
-                await connection.execute(text("SELECT pg_sleep(5)"))
-            await dropping
-        assert lost.value.connection_invalidated
-        assert unavailable(lost.value) is Unavailable.UNREACHABLE
-        async with database.engine.connect() as connection:
-            assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
-    finally:
-        await database.dispose()
+    assert lost.value.connection_invalidated
+    assert unavailable(lost.value) is Unavailable.UNREACHABLE
+    async with pg.engine.connect() as connection:
+        assert await backend_pid(connection) != mine
