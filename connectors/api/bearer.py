@@ -22,11 +22,11 @@ from connectors.oauth.introspection import is_revoked
 from consent.errors import InvalidToken
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from connectors.api.tokens import TokenCache
+    from connectors.api.tokens import LoadKeys, TokenCache
     from connectors.dpop import SeenJtiAsync
 
 MAX_AUTHORIZATION_LENGTH = 8192
@@ -71,7 +71,7 @@ async def authenticate_caller(
     presented: Presented,
     *,
     cache: TokenCache,
-    load_keys: Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]],
+    load_keys: LoadKeys,
     issuer: str,
     audience: str,
     now: int,

@@ -25,6 +25,9 @@ from consent.tokens import ACCESS_TOKEN_TYP, verify_token
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
+    LoadKeys = Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]]
+    """Reads the token-signing public keys (by kid) when the cache needs them."""
+
 MAX_ENTRIES: Final = 20_000
 KEYS_TTL: Final = 60
 """Seconds a cached key set is used before it is read again (a key removed from the
@@ -52,7 +55,7 @@ class TokenCache:
         issuer: str,
         audience: str,
         now: int,
-        load_keys: Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]],
+        load_keys: LoadKeys,
     ) -> dict[str, Any]:
         """The token's claims if it is a valid access token at ``now``; else ``InvalidToken``."""
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
@@ -96,7 +99,7 @@ class TokenCache:
         issuer: str,
         audience: str,
         now: int,
-        load_keys: Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]],
+        load_keys: LoadKeys,
     ) -> dict[str, Any]:
         if self._keys_read_at is None or now - self._keys_read_at >= KEYS_TTL:
             await self._reload(now, load_keys)
@@ -123,9 +126,7 @@ class TokenCache:
             leeway=0,
         )
 
-    async def _reload(
-        self, now: int, load_keys: Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]]
-    ) -> None:
+    async def _reload(self, now: int, load_keys: LoadKeys) -> None:
         self._keys = await load_keys()
         self._keys_read_at = now
 

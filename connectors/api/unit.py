@@ -27,13 +27,14 @@ from pds.web.problems import handle_domain_error
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+    from collections.abc import AsyncIterator, Callable, Mapping
 
     from litestar import Request, Response
     from litestar.datastructures import State
     from litestar.types import HTTPScope
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from connectors.api.tokens import LoadKeys
     from connectors.dpop import SeenJtiAsync
     from pds import errors
     from pds.db import Database
@@ -149,7 +150,7 @@ async def _authenticate(
     now: float,
     *,
     seen: SeenJtiAsync,
-    load_keys: Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]],
+    load_keys: LoadKeys,
     live_session: AsyncSession | None = None,
 ) -> Caller:
     settings = state.settings
@@ -167,9 +168,7 @@ async def _authenticate(
     )
 
 
-def _session_keys(
-    session: AsyncSession, state: State
-) -> Callable[[], Awaitable[Mapping[str, Mapping[str, Any]]]]:
+def _session_keys(session: AsyncSession, state: State) -> LoadKeys:
     async def load() -> Mapping[str, Mapping[str, Any]]:
         return (await server_keys(session, state.key_provider)).verification_keys
 
