@@ -135,7 +135,13 @@ async def test_sqlite_connections_get_wal_foreign_keys_and_secure_delete(
     async with sqlite_db.read_sessions() as session:
         pragmas = {
             name: (await session.execute(text(f"PRAGMA {name}"))).scalar_one()
-            for name in ("journal_mode", "foreign_keys", "secure_delete", "busy_timeout")
+            for name in (
+                "journal_mode",
+                "foreign_keys",
+                "secure_delete",
+                "busy_timeout",
+                "synchronous",
+            )
         }
 
     assert pragmas == {
@@ -143,6 +149,7 @@ async def test_sqlite_connections_get_wal_foreign_keys_and_secure_delete(
         "foreign_keys": 1,
         "secure_delete": 1,
         "busy_timeout": 5000,
+        "synchronous": 2,  # FULL: a committed audit entry survives a power cut
     }
 
 

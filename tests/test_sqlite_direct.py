@@ -71,6 +71,17 @@ async def test_a_brief_write_commits_on_the_loop_thread(sqlite_db: Database) -> 
         assert other.execute("SELECT count(*) FROM audit_entries").fetchone() == (1,)
 
 
+async def test_the_inline_writer_commits_durably(sqlite_db: Database) -> None:
+    """The group commit answers reads once their entries are committed: that commit must
+    reach the disk, not only the operating system (synchronous=FULL, not NORMAL)."""
+
+    def synchronous(connection: Connection) -> int:
+        return int(connection.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+    assert await sqlite_db.run_write(synchronous, brief=True) == 2
+    assert await sqlite_db.run_write(synchronous) == 2
+
+
 async def test_a_held_lock_sends_it_to_a_worker_thread_without_blocking_the_loop(
     sqlite_db: Database,
 ) -> None:
