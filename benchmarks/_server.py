@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
 
 def free_port() -> int:
@@ -60,8 +60,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def pds_serve(data_dir: Path, port: int) -> Iterator[Served]:
-    """``pds serve`` (uvicorn, audit sequencer on) on 127.0.0.1:``port``, until /healthz answers."""
+def pds_serve(
+    data_dir: Path, port: int, settings: Mapping[str, str] | None = None
+) -> Iterator[Served]:
+    """``pds serve`` (uvicorn, audit sequencer on) on 127.0.0.1:``port``, until /healthz
+    answers; ``settings``: more ``PDS_*`` variables for the server."""
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -70,6 +73,7 @@ def pds_serve(data_dir: Path, port: int) -> Iterator[Served]:
         "PDS_PORT": str(port),
         "PDS_BASE_URL": base,
         "PDS_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:

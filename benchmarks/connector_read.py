@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import os
 import sys
 import tempfile
 import time
@@ -64,6 +63,10 @@ CLIENTS: Final = 8
 LEVELS: Final = (8, 32)
 SECONDS: Final = 8.0
 ROUNDS: Final = 3
+UNLIMITED: Final = 10_000_000
+"""Requests a client may make a minute, for the run. The default (6,000) is below what a
+fast host reaches: the limiter would answer 429 part-way through (seen at ~2,000 reads/s
+after a few rounds). It still counts every read; only its verdict is out of the way."""
 TARGET_RATIO: Final = 0.20
 TARGET_P99_MS: Final = 20.0
 DETAILS: Final[list[dict[str, Any]]] = [
@@ -283,9 +286,10 @@ def run(*, quick: bool = False, postgres: str | None = None) -> list[Row]:
 def _run(data_dir: Path, postgres: str | None, quick: bool) -> list[Row]:
     settings = _settings(data_dir, postgres)
     migrate.upgrade(settings)
+    server = {"PDS_CONNECT_RATE_LIMIT": str(UNLIMITED)}
     if postgres:
-        os.environ["PDS_DATABASE_URL"] = postgres
-    with pds_serve(data_dir, free_port()) as served:
+        server["PDS_DATABASE_URL"] = postgres
+    with pds_serve(data_dir, free_port(), server) as served:
         return asyncio.run(_measure(served, settings, quick))
 
 
