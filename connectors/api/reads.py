@@ -119,8 +119,9 @@ async def held_grant(read: Read) -> HeldGrant:
 
 @dataclass(frozen=True, slots=True)
 class ClientGrantView:
-    """The grant as its client may see it. ``subject`` once someone answered it;
-    ``consent_token`` while it is active and the client may renew its access with it."""
+    """The grant as its client may see it. ``subject`` once the citizen approved it (or
+    when the client pushed it to that subject); ``consent_token`` while it is active and
+    the client may renew its access with it."""
 
     held: HeldGrant
     subject: str | None
@@ -135,8 +136,13 @@ async def grant_for_client(read: Read, *, issuer: str) -> ClientGrantView:
         await _deny(read, held, "other_grant")
         raise ReadDenied("other_grant")
     citizen = held.row.citizen_id
-    subject = await pairwise_subject(read.session, held.row.client_id, citizen) if citizen else None
     current = state_at(held.state, read.now)
+    subject = None
+    if citizen and (held.row.pushed or current.expires_at is not None):
+        # Pushed: the client named this subject itself. Otherwise only once the citizen
+        # approved (approval sets expires_at): a refusal gives the client no id for the
+        # citizen and no way back to their inbox.
+        subject = await pairwise_subject(read.session, held.row.client_id, citizen)
     token = None
     if subject and _renewable(held, current):
         token = await _consent_token(read, held, current, subject, issuer)

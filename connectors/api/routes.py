@@ -21,7 +21,7 @@ from litestar.response import Stream
 
 from connectors.api.data_front import grant_data, raise_carried
 from connectors.api.jwe import JOSE_MEDIA_TYPE, encrypt_for, wants_jwe
-from connectors.api.reads import answer_key, grant_document, grant_for_client
+from connectors.api.reads import answer_key, grant_document, grant_for_client, live_grant
 from connectors.api.schemas import (
     ConnectGrant,
     ConsentRequestIn,
@@ -180,12 +180,13 @@ class ConnectorController(Controller):
         operation_id="connectPushConsentRequest",
         summary="Ask a citizen this client knows by pairwise subject; lands in their inbox",
         status_code=201,
-        responses=problem_responses(400, 401, 404, 422, 429),
+        responses=problem_responses(400, 401, 403, 404, 422, 429),
     )
     async def push(
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[ConsentRequestIn]
     ) -> ConnectGrant:
         async with authenticated(request, state) as unit:
+            unit.client_level("pushing consent requests")
             now = utcnow()
             grant, grant_state = await push_request(
                 unit.session,
@@ -200,7 +201,7 @@ class ConnectorController(Controller):
         "/events",
         operation_id="connectListEvents",
         summary="This client's events after a cursor (grant approved, narrowed, revoked, expired…)",
-        responses=problem_responses(400, 401, 429),
+        responses=problem_responses(400, 401, 403, 429),
     )
     async def events(
         self,
@@ -210,6 +211,8 @@ class ConnectorController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> EventPage:
         async with authenticated(request, state) as unit:
+            if unit.caller.grant_id is not None:  # a grant's token: only while it is live
+                await live_grant(unit.read(unit.caller.grant_id))
             page = await feed(unit.session, unit.caller.client_id, after=cursor, limit=limit)
             await unit.session.commit()
         return EventPage(

@@ -19,9 +19,10 @@ from connectors.api.tokens import TokenCache
 from connectors.dpop import DPOP_ALGORITHMS
 from connectors.errors import DPoPError
 from connectors.oauth.metadata import protected_resource_metadata_url, resource_identifier
-from connectors.oauth.replay import deferred_check, replay_check
+from connectors.oauth.replay import deferred_check, replay_check, respend
 from consent.errors import InvalidToken
 from consent.keys import server_keys
+from pds import errors
 from pds.db import utcnow
 from pds.web.problems import handle_domain_error
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
     from connectors.api.tokens import LoadKeys
     from connectors.dpop import SeenJtiAsync
-    from pds import errors
     from pds.db import Database
 
 CONNECT_PATH = "/connect/v1"
@@ -63,11 +63,22 @@ class ResourceServer:
         await self.limiter.close()
 
 
+class ClientLevelOnly(errors.Forbidden):
+    code = "client_token_required"
+    title = "This needs a client-level token"
+
+
 @dataclass(frozen=True, slots=True)
 class Unit:
     session: AsyncSession
     caller: Caller
     state: State
+
+    def client_level(self, acts: str) -> None:
+        """Refuse a token bound to one grant: these acts are the client's own, and a grant
+        the citizen revoked must not leave its token good for anything."""
+        if self.caller.grant_id is not None:
+            raise ClientLevelOnly(f"Use a client_credentials token for {acts}.")
 
     def read(self, grant_id: uuid.UUID) -> Read:
         db = self.state.db
@@ -95,7 +106,16 @@ async def authenticated(request: Request[Any, Any, Any], state: State) -> AsyncI
             load_keys=_session_keys(session, state),
             live_session=session,
         )
-        yield Unit(session, caller, state)
+        try:
+            yield Unit(session, caller, state)
+        except errors.DomainError:
+            # A refusal that did not commit: roll back whatever the handler did, but keep
+            # the proof spent. A proof signs no body, so left unspent the same headers
+            # could carry another body within its iat window.
+            await session.rollback()
+            await respend(session)
+            await session.commit()
+            raise
     # Outside the request's transaction: the sync takes SQLite's write lock itself.
     state.resource_server.limiter.maybe_sync(state.db, now)
 

@@ -18,7 +18,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from connectors.api.unit import CONNECT_PATH, RESOURCE_SERVER_ERRORS, Unit, authenticated
+from connectors.api.unit import CONNECT_PATH, RESOURCE_SERVER_ERRORS, authenticated
 from connectors.credentials.presentations import grant_credentials
 from connectors.models import Client
 from consent.service import citizen_for_subject
@@ -46,21 +46,11 @@ _NONCE = Annotated[
 ]
 
 
-class ClientLevelOnly(errors.Forbidden):
-    code = "client_token_required"
-    title = "This needs a client-level token"
-
-
-def _client_level(unit: Unit) -> None:
-    if unit.caller.grant_id is not None:
-        raise ClientLevelOnly("Use a client_credentials token for credential acts.")
-
-
 async def _change(
     request: Request[Any, Any, Any], state: State, credential_id: uuid.UUID, change: service.Change
 ) -> CredentialStatusOut:
     async with authenticated(request, state) as unit:
-        _client_level(unit)
+        unit.client_level("credential acts")
         shown = await service.change_status(
             unit.session,
             state.key_provider,
@@ -96,7 +86,7 @@ class CredentialIssuerController(Controller):
         if (data.vct is None) == (data.type is None):
             raise errors.InvalidInput("Name the credential type by vct or by type, not both.")
         async with authenticated(request, state) as unit:
-            _client_level(unit)
+            unit.client_level("credential acts")
             client = await unit.session.get(Client, unit.caller.client_id)
             assert client is not None  # authenticated callers are registered clients
             citizen = await citizen_for_subject(unit.session, client.client_id, data.subject)
