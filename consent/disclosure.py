@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from consent.policy import covering_items
+from pds.vault.evidence_types import EVIDENCE_TYPES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -58,3 +59,20 @@ def cut(
     if not granted and not documents:
         return None
     return Cut(claims=granted, documents=documents)
+
+
+def reaches(scope: DataRequest, asked: Asked) -> bool:
+    """Whether the grant could disclose anything of what this read asks for, whatever the
+    citizen holds: False when every type or claim it names lies outside the grant, which
+    is a refusal rather than an empty answer. A read that names nothing always reaches."""
+    if asked.evidence_types is None and asked.claims is None:
+        return True
+    kinds = EVIDENCE_TYPES if asked.evidence_types is None else asked.evidence_types
+    for key in kinds:
+        kind = EVIDENCE_TYPES.get(key)
+        if kind is None:
+            continue
+        for category in kind.categories:
+            if cut(scope, key, category, kind.claim_names, asked) is not None:
+                return True
+    return False

@@ -255,7 +255,7 @@ def _checked_claims(item: DataItem, where: str) -> tuple[str, ...]:
             f"'{where}.documents' shows every claim, so it cannot go with named claims.",
             field=f"{where}.documents",
         )
-    names = frozenset(f.encode_name for f in msgspec.structs.fields(kind.schema))
+    names = kind.claim_names
     claims = item.claims or ()
     unknown = sorted(set(claims) - names)
     if unknown:

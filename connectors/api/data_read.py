@@ -34,6 +34,7 @@ from connectors.api.reads import (
 )
 from connectors.errors import InvalidDPoPProof
 from connectors.oauth.introspection import token_jti_hash
+from consent.disclosure import reaches
 from consent.errors import InvalidToken
 from consent.grants import GrantStatus, fold, state_at
 from consent.models import Grant, PairwiseSubject
@@ -110,6 +111,9 @@ async def read_data(read: DataRead, cache: GrantCache, committer: GroupCommitter
     current = state_at(held.state, read.now)
     if current.status is not GrantStatus.ACTIVE:
         reason = Reason.EXPIRED if current.status is GrantStatus.EXPIRED else Reason.NOT_ACTIVE
+        await _refuse(read, committer, held, reason)
+    if not reaches(current.scope, read.asked):  # only names outside the grant: refused
+        reason = Reason.CLAIM_NOT_GRANTED if read.asked.claims else Reason.OUT_OF_SCOPE
         await _refuse(read, committer, held, reason)
     items = await disclose_all(
         read.db, keys=read.keys, caller=read.caller, held=held, asked=read.asked, now=read.now

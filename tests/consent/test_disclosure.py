@@ -7,6 +7,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consent import disclosure
 from consent.disclosure import Asked, cut
 from consent.requests import DataItem, DataRequest, PurposeStatement
 from consent.vocabulary import Access, LawfulBasis, Purpose
@@ -87,3 +88,40 @@ def test_an_unasked_type_is_never_cut(kind: str, data: st.DataObject) -> None:
         cut(scope([whole]), kind, category, EXAMPLE_CLAIMS[kind], Asked(evidence_types=others))
         is None
     )
+
+
+ALL_NAMES = sorted({name for kind in EVIDENCE_TYPES.values() for name in kind.claim_names})
+
+
+@given(chosen=st.lists(items(), min_size=1, max_size=4), data=st.data())
+def test_a_read_is_refused_exactly_when_no_item_could_show_it_anything(
+    chosen: list[DataItem], data: st.DataObject
+) -> None:
+    """``reaches`` decides between a refusal and an answer before any data is read: it
+    must never refuse a read some item would answer, nor let through one none could."""
+    types = data.draw(
+        st.one_of(st.none(), st.sets(st.sampled_from([*KINDS, "no_such_type"]), min_size=1))
+    )
+    names = data.draw(st.one_of(st.none(), st.sets(st.sampled_from([*ALL_NAMES, "x"]), min_size=1)))
+    asked = Asked(
+        evidence_types=frozenset(types) if types is not None else None,
+        claims=frozenset(names) if names is not None else None,
+    )
+
+    would_show = False
+    for kind_key, kind in EVIDENCE_TYPES.items():
+        if types is not None and kind_key not in types:
+            continue
+        for category in kind.categories:
+            for item in chosen:
+                if not reaches(item, kind_key, category):
+                    continue
+                shown = set(kind.claim_names)
+                if item.claims is not None:
+                    shown &= set(item.claims)
+                if names is not None:
+                    shown &= names
+                whole = names is None and item.documents and item.claims is None
+                would_show = would_show or bool(shown) or whole
+
+    assert disclosure.reaches(scope(chosen), asked) is would_show

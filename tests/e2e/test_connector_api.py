@@ -121,6 +121,34 @@ async def test_asking_for_less_returns_the_intersection(client: Client, db: Data
     assert got == {"proof_of_address": {"postcode": "LS6 2AB"}, "council_tax_bill": {"band": "B"}}
 
 
+async def test_asking_only_for_what_the_grant_does_not_reach_is_refused_and_audited(
+    client: Client, db: Database
+) -> None:
+    kit = ServiceKit()
+    tokens = await setup_grant(client, db, kit)
+    path = f"/grants/{tokens['grant_id']}/data"
+    # The bill's other claims: the grant kept only its band (and reaches no income).
+    not_band = sorted(
+        set(EXAMPLE_CLAIMS["council_tax_bill"]) - set(EXAMPLE_CLAIMS["proof_of_address"]) - {"band"}
+    )
+    asks = (
+        ({"claims": ",".join(not_band)}, "claim_not_granted"),
+        ({"claims": "band", "evidence_type": "proof_of_address"}, "claim_not_granted"),
+        ({"evidence_type": "income_statement"}, "out_of_scope"),
+    )
+
+    for params, reason in asks:
+        response = await connect_get(client, kit, tokens["access_token"], path, params=params)
+
+        assert response.status_code == 403, (params, response.text)
+        assert response.json()["code"] == "read_denied"
+        assert "items" not in response.json()
+        denial = (await entries(db, Action.DENY))[-1]
+        assert denial.detail == {"reason": reason}
+        assert str(denial.grant_id) == tokens["grant_id"]
+    assert await entries(db, Action.READ) == []
+
+
 async def test_grant_view_shows_status_scope_expiry_and_subject(
     client: Client, db: Database
 ) -> None:

@@ -2,8 +2,9 @@
 
 For random grants (which claims of which evidence types the citizen let through) and
 random reads (which claims the service asks for this time), ``/data`` returns exactly
-the claims that are held, granted and asked — the oracle below is written out longhand
-from the example claims, not computed by the code under test.
+the claims that are held, granted and asked, and refuses a read that asks only for
+claims outside the grant — the oracle below is written out longhand from the example
+claims, not computed by the code under test.
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ async def test_data_is_exactly_asked_intersect_granted(
         client, kit, tokens["access_token"], f"/grants/{tokens['grant_id']}/data", params=params
     )
 
+    wanted = expected(granted, asked)
+    if asked is not None and not wanted:  # asked only for what the grant does not reach
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "read_denied"
+        return
     assert response.status_code == 200, response.text
     got = {item["evidence_type"]: item["claims"] for item in response.json()["items"]}
-    assert got == expected(granted, asked)
+    assert got == wanted

@@ -45,6 +45,11 @@ class EvidenceType:
     schema: type[ClaimsSchema]
 
     @property
+    def claim_names(self) -> frozenset[str]:
+        """Every claim an item of this kind can hold: what a grant or a read may name."""
+        return frozenset(f.encode_name for f in msgspec.structs.fields(self.schema))
+
+    @property
     def default_category(self) -> Category:
         """The first category: where the item goes when the citizen does not choose."""
         return self.categories[0]
