@@ -97,9 +97,9 @@ def plain_target(scope: HTTPScope) -> uuid.UUID | None:
         return None
     if str(grant_id) != text:
         return None
-    for name, value in scope["headers"]:
-        if name == b"accept" and wants_jwe(value.decode("latin-1")):
-            return None
+    accept = [value for name, value in scope["headers"] if name == b"accept"]
+    if accept and wants_jwe(b", ".join(accept).decode("latin-1")):
+        return None
     return grant_id
 
 

@@ -23,11 +23,39 @@ ENC: Final = "A256GCM"
 
 
 def wants_jwe(accept: str | None) -> bool:
-    """Whether the ``Accept`` header asks for ``application/jose`` (parameters ignored)."""
+    """Whether ``Accept`` (every line of it, joined with commas) asks for
+    ``application/jose``: named with a weight above zero, and no lower than JSON's
+    (RFC 9110 §12.5.1). Named at the same weight as JSON, it wins: a client that lists
+    it at all is asking for encryption."""
     if not accept:
         return False
-    kinds = (part.split(";", 1)[0].strip().lower() for part in accept.split(","))
-    return JOSE_MEDIA_TYPE in kinds
+    jose = json = 0.0
+    for part in accept.split(","):
+        kind, _, params = part.partition(";")
+        kind = kind.strip().lower()
+        weight = _weight(params)
+        if kind == JOSE_MEDIA_TYPE:
+            jose = max(jose, weight)
+        elif kind in _JSON_RANGES:
+            json = max(json, weight)
+    return jose > 0 and jose >= json
+
+
+_JSON_RANGES: Final = frozenset({"application/json", "application/*", "*/*"})
+
+
+def _weight(params: str) -> float:
+    """The ``q`` of one media range (1 when absent; 0 when malformed, so it counts for
+    nothing rather than for everything)."""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(value.strip())
+            except ValueError:
+                return 0.0
+            return weight if 0.0 <= weight <= 1.0 else 0.0
+    return 1.0
 
 
 def encrypt_for(client_key: Mapping[str, Any], plaintext: bytes, *, content_type: str) -> str:

@@ -9,6 +9,7 @@ audit entry and last live checks go through the group commit (``connectors.api.c
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from typing import Annotated, Any
 
@@ -124,7 +125,7 @@ class ConnectorController(Controller):
         claims: _NAMES = None,
     ) -> Response[Any]:
         asked = Asked(evidence_types=_names(evidence_type), claims=_names(claims))
-        jwe = wants_jwe(request.headers.get("accept"))
+        jwe = wants_jwe(", ".join(request.headers.getall("accept", [])))
         answer = await grant_data(request.scope, state, grant_id, asked, jwe=jwe)
         if answer.key is None:
             return Response(answer.body, headers={"Cache-Control": "no-store"})
@@ -147,7 +148,7 @@ class ConnectorController(Controller):
         document_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
         async with authenticated(request, state) as unit:
-            wanted = wants_jwe(request.headers.get("accept"))
+            wanted = wants_jwe(", ".join(request.headers.getall("accept", [])))
             key = await answer_key(unit.read(grant_id), wants_jwe=wanted)
             found = await grant_document(unit.read(grant_id), document_id)
             await unit.session.commit()
@@ -158,16 +159,17 @@ class ConnectorController(Controller):
             dek=found.dek,
         )
         meta = found.meta
-        headers = {
-            "Cache-Control": "no-store",
-            "Repr-Digest": f"sha-256=:{_b64(bytes.fromhex(meta.sha256))}:",
-        }
+        headers = {"Cache-Control": "no-store"}
         if key is not None:
             content = b"".join(
                 [chunk async for chunk in stream_plaintext(state.db.read_sessions, download)]
             )
-            encrypted = encrypt_for(key, content, content_type=meta.media_type)
+            encrypted = encrypt_for(key, content, content_type=meta.media_type).encode("ascii")
+            # RFC 9530: the digest of the representation sent, the JWE. The document's own
+            # SHA-256 is in the /data listing, to check once it is opened.
+            headers["Repr-Digest"] = _repr_digest(hashlib.sha256(encrypted).digest())
             return Response(encrypted, media_type=JOSE_MEDIA_TYPE, headers=headers)
+        headers["Repr-Digest"] = _repr_digest(bytes.fromhex(meta.sha256))
         headers["Content-Length"] = str(meta.size)
         return Stream(
             stream_plaintext(state.db.read_sessions, download),
@@ -232,5 +234,5 @@ class ConnectorController(Controller):
         )
 
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
+def _repr_digest(sha256: bytes) -> str:
+    return f"sha-256=:{base64.b64encode(sha256).decode('ascii')}:"

@@ -278,14 +278,15 @@ class PdsClient:
     async def get_document(
         self, grant: Grant, document: str | DocumentRef, *, encrypted: bool = False
     ) -> bytes:
-        """A granted document's bytes, checked against the server's ``Repr-Digest``
-        (and the listing's SHA-256 when given a ``DocumentRef``)."""
+        """A granted document's bytes: what arrived checked against the server's
+        ``Repr-Digest`` (for a JWE, of the JWE), the opened bytes against the listing's
+        SHA-256 when given a ``DocumentRef``."""
         document_id = document.id if isinstance(document, DocumentRef) else document
         headers = {"Accept": JOSE} if encrypted else {}
         path = f"/grants/{grant.grant_id}/documents/{document_id}"
         response = await self._call("GET", path, grant=grant, headers=headers)
+        _check_digest(response.content, response.headers.get("repr-digest"))  # what was sent
         content = self._body(response, encrypted)
-        _check_digest(content, response.headers.get("repr-digest"))
         if isinstance(document, DocumentRef) and not hmac.compare_digest(
             hashlib.sha256(content).hexdigest(), document.sha256.lower()
         ):

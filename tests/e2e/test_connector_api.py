@@ -7,6 +7,7 @@ signed by hand with PyJWT (``connect_kit``), independent of the SDK.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -362,9 +363,41 @@ async def test_documents_are_streamed_with_digest_only_when_granted(
     assert fetched.status_code == 200, fetched.text
     assert fetched.content == content
     assert fetched.headers["content-type"].startswith("image/png")
-    assert fetched.headers["repr-digest"].startswith("sha-256=:")
+    assert fetched.headers["repr-digest"] == repr_digest(content)
     [downloaded] = await entries(db, Action.DOCUMENT_DOWNLOADED)
     assert downloaded.actor == "client"
+
+
+def repr_digest(sent: bytes) -> str:
+    return f"sha-256=:{base64.b64encode(hashlib.sha256(sent).digest()).decode()}:"
+
+
+async def test_an_encrypted_documents_digest_is_of_the_jwe_it_came_as(
+    client: Client, db: Database
+) -> None:
+    """RFC 9530: ``Repr-Digest`` covers the representation sent. For a JWE that is the
+    JWE; the document's own SHA-256 is the listing's, checked once it is opened."""
+    encryption = ECKey.generate_key("P-256")
+    kit = ServiceKit()
+    await kit.register(db, encryption_jwk={**encryption.as_dict(private=False), "use": "enc"})
+    await sign_up_and_in(client, "amara@example.com")
+    item = await create_evidence(client, "proof_of_address")
+    content = png(b"water bill")
+    document_id = (await upload(client, item["id"], content)).json()["id"]
+    details = data_request(
+        items=[{"evidence_type": "proof_of_address", "documents": True, "required": True}]
+    )
+    tokens = await approved(client, kit, details=details)
+    path = f"/grants/{tokens['grant_id']}/documents/{document_id}"
+
+    fetched = await connect_get(
+        client, kit, tokens["access_token"], path, headers={"Accept": "application/jose"}
+    )
+
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.headers["content-type"].startswith("application/jose")
+    assert fetched.headers["repr-digest"] == repr_digest(fetched.content)
+    assert jwe.decrypt_compact(fetched.content, encryption).plaintext == content
 
 
 async def test_documents_outside_the_grant_are_not_found(client: Client, db: Database) -> None:
@@ -406,6 +439,32 @@ async def test_data_as_jwe_opens_only_with_the_clients_key(client: Client, db: D
     assert {i["evidence_type"] for i in body["items"]} == {"proof_of_address", "council_tax_bill"}
     with pytest.raises(JoseError):
         jwe.decrypt_compact(response.text, ECKey.generate_key("P-256"))
+
+
+async def test_every_accept_line_counts_whichever_way_the_read_comes_in(
+    client: Client, db: Database
+) -> None:
+    """Two ``Accept`` lines mean the same as one joined with a comma (RFC 9110 §5.3): the
+    front door saw both and handed the read on, while the route read only the first and
+    answered plaintext to a client that had asked for encryption."""
+    encryption = ECKey.generate_key("P-256")
+    kit = ServiceKit()
+    await kit.register(db, encryption_jwk={**encryption.as_dict(private=False), "use": "enc"})
+    tokens = await setup_grant(client, db, kit)
+    path = f"{CONNECT}/grants/{tokens['grant_id']}/data"
+
+    for lines, encrypted in (
+        (["application/json", "application/jose"], True),
+        (["application/jose", "application/json"], True),
+        (["application/json", "application/jose;q=0"], False),
+    ):
+        headers = [*dpop_headers(kit, "GET", path, tokens["access_token"]).items()]
+        headers += [("accept", line) for line in lines]
+        response = await client.get(path, headers=headers)
+
+        assert response.status_code == 200, response.text
+        kind = response.headers["content-type"]
+        assert kind.startswith("application/jose" if encrypted else "application/json"), lines
 
 
 @pytest.mark.parametrize("resource", ["data", "document"])

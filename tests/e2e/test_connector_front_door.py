@@ -175,6 +175,9 @@ PLAIN = f"{CONNECT}/grants/{GRANT}/data"
 def test_the_front_door_takes_only_the_plain_shape() -> None:
     assert plain_target(scope(PLAIN)) == GRANT
     assert plain_target(scope(PLAIN, accept="application/json")) == GRANT
+    # JSON ranked above JOSE, or JOSE refused outright: a plain JSON answer.
+    assert plain_target(scope(PLAIN, accept="application/json, application/jose;q=0.5")) == GRANT
+    assert plain_target(scope(PLAIN, accept="application/jose;q=0")) == GRANT
 
 
 @pytest.mark.parametrize(
@@ -184,7 +187,7 @@ def test_the_front_door_takes_only_the_plain_shape() -> None:
         scope(PLAIN, method="POST"),
         scope(PLAIN, query=b"claims=address"),
         scope(PLAIN, accept="application/jose"),
-        scope(PLAIN, accept="application/json, application/jose;q=0.5"),
+        scope(PLAIN, accept="application/jose;q=0.5, application/json;q=0.4"),
         scope(
             PLAIN.upper()
             .replace("/CONNECT/V1/GRANTS/", f"{CONNECT}/grants/")
