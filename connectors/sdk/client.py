@@ -8,7 +8,6 @@ renewed through the consent token when they are near expiry or the API says
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -19,8 +18,8 @@ from urllib.parse import urlencode
 
 import httpx
 import msgspec
-from joserfc import jwe
 
+from connectors.sdk.answers import JOSE, body, check_digest, decoded
 from connectors.sdk.auth import ClientAuth, Pkce, callback_params, checked_code
 from connectors.sdk.dpop import DPoPSigner, NonceCache
 from connectors.sdk.errors import (
@@ -31,6 +30,7 @@ from connectors.sdk.errors import (
     PdsError,
     error_from,
 )
+from connectors.sdk.flights import Flights
 from connectors.sdk.keys import private_key
 from connectors.sdk.models import (
     AuthorizationStart,
@@ -53,10 +53,8 @@ if TYPE_CHECKING:
     from connectors.sdk.keys import KeyInput
 
 T = TypeVar("T")
-JOSE = "application/jose"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CONNECT_PATH = "/connect/v1"
-JWE_ALGORITHMS = ("ECDH-ES", "A256GCM")
 
 
 class PdsClient:
@@ -91,6 +89,10 @@ class PdsClient:
         self._transport = Transport(self._http, self._signer, NonceCache())
         self._metadata: ServerMetadata | None = None
         self._client_token: ClientToken | None = None
+        self._renewals = Flights()
+        self._kept_early: dict[str, str] = {}
+        """Grant id -> the access token an early refresh could not replace (see
+        ``_access_token``): not tried again for that token."""
 
     @property
     def client_id(self) -> str:
@@ -219,9 +221,22 @@ class PdsClient:
 
     async def client_credentials(self) -> ClientToken:
         """A client-level token (pushing requests, reading events); cached until near expiry."""
-        if self._client_token is None or self._client_token.needs_refresh():
-            answer = await self._token(grant_type="client_credentials")
-            self._client_token = ClientToken(answer.access_token, time.time() + answer.expires_in)
+        return await self._client_credentials(stale=None)
+
+    async def _client_credentials(self, *, stale: str | None) -> ClientToken:
+        """The cached client token, renewed once (for all concurrent callers) when near
+        expiry or when ``stale``, a token the API just refused, is still the cached one."""
+
+        def spent(token: ClientToken | None) -> bool:
+            return token is None or token.access_token == stale or token.needs_refresh()
+
+        if spent(self._client_token):
+            async with self._renewals.hold("client"):
+                if spent(self._client_token):
+                    answer = await self._token(grant_type="client_credentials")
+                    expires_at = time.time() + answer.expires_in
+                    self._client_token = ClientToken(answer.access_token, expires_at)
+        assert self._client_token is not None
         return self._client_token
 
     async def give_up(self, grant: Grant) -> None:
@@ -246,14 +261,14 @@ class PdsClient:
         )
         if response.status_code != 200:
             raise error_from(response)
-        return msgspec.json.decode(response.content, type=TokenAnswer)
+        return decoded(response, TokenAnswer)
 
     # --- the connector API ------------------------------------------------------------------
 
     async def get_grant(self, grant_id: str) -> GrantView:
         """The grant as this client may see it: status, scope, expiry, pairwise subject."""
         response = await self._call("GET", f"/grants/{grant_id}")
-        return msgspec.json.decode(response.content, type=GrantView)
+        return decoded(response, GrantView)
 
     async def get_data(
         self,
@@ -273,7 +288,9 @@ class PdsClient:
         headers = {"Accept": JOSE} if encrypted else {}
         path = f"/grants/{grant.grant_id}/data"
         response = await self._call("GET", path, grant=grant, params=params, headers=headers)
-        return msgspec.json.decode(self._body(response, encrypted), type=GrantData)
+        return decoded(
+            response, GrantData, body(response, self._encryption_key, encrypted=encrypted)
+        )
 
     async def get_document(
         self, grant: Grant, document: str | DocumentRef, *, encrypted: bool = False
@@ -285,8 +302,8 @@ class PdsClient:
         headers = {"Accept": JOSE} if encrypted else {}
         path = f"/grants/{grant.grant_id}/documents/{document_id}"
         response = await self._call("GET", path, grant=grant, headers=headers)
-        _check_digest(response.content, response.headers.get("repr-digest"))  # what was sent
-        content = self._body(response, encrypted)
+        check_digest(response.content, response.headers.get("repr-digest"))  # what was sent
+        content = body(response, self._encryption_key, encrypted=encrypted)
         if isinstance(document, DocumentRef) and not hmac.compare_digest(
             hashlib.sha256(content).hexdigest(), document.sha256.lower()
         ):
@@ -300,14 +317,14 @@ class PdsClient:
         events (or ``get_grant``) for the answer, then ``redeem`` the grant."""
         body = {"subject": subject, "authorization_details": list(authorization_details)}
         response = await self._call("POST", "/consent-requests", json=body)
-        return msgspec.json.decode(response.content, type=GrantView)
+        return decoded(response, GrantView)
 
     async def events_page(self, cursor: int = 0, *, limit: int | None = None) -> EventPage:
         params = {"cursor": str(cursor)}
         if limit is not None:
             params["limit"] = str(limit)
         response = await self._call("GET", "/events", params=params)
-        return msgspec.json.decode(response.content, type=EventPage)
+        return decoded(response, EventPage)
 
     async def events(self, cursor: int = 0, *, limit: int | None = None) -> AsyncIterator[Event]:
         """Every event after ``cursor``, oldest first, page after page until the feed is
@@ -316,9 +333,14 @@ class PdsClient:
             page = await self.events_page(cursor, limit=limit)
             for event in page.events:
                 yield event
-            cursor = page.next_cursor
             if not page.more:
                 return
+            if page.next_cursor <= cursor:
+                raise PdsError(
+                    f"The event feed says there is more but does not move past {cursor}.",
+                    code="stuck_cursor",
+                )
+            cursor = page.next_cursor
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -336,57 +358,49 @@ class PdsClient:
         the API calls invalid is renewed once and the request sent again."""
         url = self.issuer + CONNECT_PATH + path
 
-        async def send(*, renew: bool) -> httpx.Response:
-            token = await self._access_token(grant, renew=renew)
-            return await self._transport.send(
+        async def send(stale: str | None) -> tuple[httpx.Response, str]:
+            token = await self._access_token(grant, stale=stale)
+            response = await self._transport.send(
                 method, url, access_token=token, params=params, headers=headers, json=json
             )
+            return response, token
 
-        response = await send(renew=False)
+        response, token = await send(None)
         if invalid_token(response):
-            response = await send(renew=True)
+            response, _ = await send(token)
         if response.status_code >= 400:
             raise error_from(response)
         return response
 
-    async def _access_token(self, grant: Grant | None, *, renew: bool) -> str:
+    async def _access_token(self, grant: Grant | None, *, stale: str | None = None) -> str:
+        """The token to send: renewed when near expiry, or when ``stale`` (a token the API
+        just refused) is still the current one; concurrent callers share one renewal."""
         if grant is None:
-            if renew:
-                self._client_token = None
-            return (await self.client_credentials()).access_token
-        if (renew or grant.needs_refresh()) and grant.consent_token is not None:
+            return (await self._client_credentials(stale=stale)).access_token
+        if grant.consent_token is None or not self._due(grant, stale):
+            return grant.access_token
+        async with self._renewals.hold(f"grant:{grant.grant_id}"):
+            if not self._due(grant, stale):  # renewed while we waited
+                return grant.access_token
             try:
                 await self.refresh(grant)
             except InvalidGrant as exc:
-                raise GrantRevoked(exc.detail, status=exc.status, code=exc.code) from exc
+                if stale is None and time.time() < grant.expires_at:
+                    # Renewing early failed, and the token still works: use it. A redirect
+                    # one-off grant's consent token buys no second token; a revoked grant
+                    # is refused by the API on this very request.
+                    self._kept_early[grant.grant_id] = grant.access_token
+                    return grant.access_token
+                raise GrantRevoked(
+                    exc.detail, status=exc.status, code=exc.code, problem=exc.problem
+                ) from exc
+        self._kept_early.pop(grant.grant_id, None)
         return grant.access_token
 
-    def _body(self, response: httpx.Response, encrypted: bool) -> bytes:
-        if not encrypted:
-            return response.content
-        if self._encryption_key is None:
-            raise PdsError("No encryption_key was given to open JWE.", code="no_encryption_key")
-        kind = response.headers.get("content-type", "").split(";", 1)[0].strip()
-        if kind != JOSE:
-            raise PdsError(f"Asked for {JOSE}, got {kind!r}.", code="not_encrypted")
-        opened = jwe.decrypt_compact(
-            response.content, self._encryption_key, algorithms=list(JWE_ALGORITHMS)
-        )
-        return opened.plaintext or b""
-
-
-def _check_digest(content: bytes, header: str | None) -> None:
-    """RFC 9530 ``Repr-Digest: sha-256=:<base64>:`` must match the bytes received."""
-    if header is None:
-        raise IntegrityError("The document came without a Repr-Digest.", code="no_digest")
-    expected = None
-    for member in header.split(","):
-        name, _, value = member.strip().partition("=")
-        if name.strip().lower() == "sha-256":
-            try:
-                expected = base64.b64decode(value.strip().strip(":"), validate=True)
-            except ValueError as exc:  # binascii.Error is a ValueError
-                raise IntegrityError("The Repr-Digest is malformed.", code="bad_digest") from exc
-    actual = hashlib.sha256(content).digest()
-    if expected is None or not hmac.compare_digest(expected, actual):
-        raise IntegrityError("The document does not match its digest.", code="digest_mismatch")
+    def _due(self, grant: Grant, stale: str | None) -> bool:
+        if grant.access_token == stale:
+            return True
+        if not grant.needs_refresh():
+            return False
+        kept = self._kept_early.get(grant.grant_id) == grant.access_token
+        return not kept or time.time() >= grant.expires_at

@@ -88,10 +88,8 @@ class NonceCache:
     def get(self, url: str) -> str | None:
         return self._nonces.get(origin(url))
 
-    def learn(self, url: str, headers: Mapping[str, str]) -> bool:
-        """Remember a nonce the response carries; True when it is a new one."""
+    def learn(self, url: str, headers: Mapping[str, str]) -> None:
+        """Remember the nonce a response carries, if any."""
         nonce = headers.get("dpop-nonce")
-        if not nonce or self._nonces.get(origin(url)) == nonce:
-            return False
-        self._nonces[origin(url)] = nonce
-        return True
+        if nonce:
+            self._nonces[origin(url)] = nonce

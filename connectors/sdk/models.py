@@ -38,7 +38,7 @@ class AuthorizationStart:
     url: str
     """Send the citizen's browser here."""
     state: str
-    code_verifier: str
+    code_verifier: str = field(repr=False)
     request_uri: str
     redirect_uri: str
     expires_at: float
@@ -50,11 +50,11 @@ class Grant:
     consent token that buys the next one (ongoing grants and pushed requests)."""
 
     grant_id: str
-    access_token: str
+    access_token: str = field(repr=False)
     expires_at: float
     """Unix time the access token stops working."""
-    consent_token: str | None = None
-    consent_receipt: str | None = None
+    consent_token: str | None = field(default=None, repr=False)
+    consent_receipt: str | None = field(default=None, repr=False)
     """The signed consent receipt (a JWS): the same bytes the citizen can download."""
     authorization_details: list[dict[str, Any]] = field(default_factory=list)
 
@@ -66,7 +66,7 @@ class Grant:
 class ClientToken:
     """A client-level token (``client_credentials``): pushing requests, reading events."""
 
-    access_token: str
+    access_token: str = field(repr=False)
     expires_at: float
 
     def needs_refresh(self, now: float | None = None) -> bool:
@@ -81,6 +81,9 @@ class TokenAnswer(msgspec.Struct, frozen=True):
     consent_receipt: str | None = None
     grant_id: str | None = None
     authorization_details: list[dict[str, Any]] = []
+
+    def __repr__(self) -> str:  # the tokens stay out of logs and tracebacks
+        return f"TokenAnswer(grant_id={self.grant_id!r}, expires_in={self.expires_in})"
 
 
 class GrantView(msgspec.Struct, frozen=True):
@@ -103,6 +106,9 @@ class GrantView(msgspec.Struct, frozen=True):
     ended_at: dt.datetime | None = None
     revoked_by: str | None = None
     consent_token: str | None = None
+
+    def __repr__(self) -> str:  # the consent token stays out of logs and tracebacks
+        return f"GrantView(grant_id={self.grant_id!r}, status={self.status!r})"
 
 
 class DocumentRef(msgspec.Struct, frozen=True):

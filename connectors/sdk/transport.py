@@ -39,14 +39,19 @@ class Transport:
         """Send, and once more with the nonce the server asked for. ``form`` is built per
         attempt, so a one-use client assertion is never sent twice."""
         request = _Outgoing(method, url, access_token, form, json, params, headers, proof)
-        response, learnt = await self._once(request)
-        if proof and learnt and asks_for_nonce(response):
+        response, sent_nonce = await self._once(request)
+        if proof and asks_for_nonce(response) and self.nonces.get(url) not in (None, sent_nonce):
+            # Compared with what this request sent, not with what the cache held: requests
+            # in flight together all learn the server's nonce from the first answer, and
+            # each of them still has to send it once.
             response, _ = await self._once(request)
         return response
 
-    async def _once(self, request: _Outgoing) -> tuple[httpx.Response, bool]:
+    async def _once(self, request: _Outgoing) -> tuple[httpx.Response, str | None]:
+        """One attempt; the answer, and the nonce the proof carried."""
         sent = dict(request.headers or {})
         token, url = request.access_token, request.url
+        nonce = None
         if request.proof:
             nonce = self.nonces.get(url)
             sent["DPoP"] = self.signer.proof(request.method, url, access_token=token, nonce=nonce)
@@ -60,7 +65,8 @@ class Transport:
             params=request.params,
             headers=sent,
         )
-        return response, self.nonces.learn(url, response.headers)
+        self.nonces.learn(url, response.headers)
+        return response, nonce
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ import httpx
 import pytest
 from e2e.helpers import png
 from e2e.oauth_kit import REDIRECT_URI, ServiceKit, data_request
-from e2e.test_oauth_independent_client import live_server
 
 from connectors.registry import parse_manifest, register_client
 from connectors.sdk import (
@@ -30,14 +29,9 @@ from connectors.sdk import (
 from sdk import citizen
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from joserfc.jwk import ECKey
 
-    from pds.accounts.service import AccountPolicy
     from pds.db import Database
-    from pds.keys.provider import InMemoryKeyProvider
-    from pds.settings import Settings
 
 TIMEOUT = 10.0
 
@@ -53,14 +47,6 @@ async def register(db: Database, signing: ECKey, encryption: ECKey | None = None
     async with db.sessions() as session:
         client = await register_client(session, parse_manifest(json.dumps(manifest).encode()))
         return client.client_id
-
-
-@pytest.fixture
-async def live(
-    settings: Settings, db: Database, keys: InMemoryKeyProvider, policy: AccountPolicy
-) -> AsyncIterator[str]:
-    with live_server(settings, keys, policy) as base_url:
-        yield base_url
 
 
 def documents_request() -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import hashlib
 import httpx
 import pytest
 
-from connectors.sdk.client import _check_digest
+from connectors.sdk.answers import check_digest
 from connectors.sdk.errors import (
     GrantRevoked,
     IntegrityError,
@@ -62,10 +62,10 @@ def test_rate_limited_carries_retry_after_and_the_problem() -> None:
 def test_the_digest_must_match_the_bytes() -> None:
     content = b"a water bill"
     good = "sha-256=:" + base64.b64encode(hashlib.sha256(content).digest()).decode() + ":"
-    _check_digest(content, good)
-    _check_digest(content, "sha-512=:AAAA:, " + good)
+    check_digest(content, good)
+    check_digest(content, "sha-512=:AAAA:, " + good)
     for header in (None, "sha-512=:AAAA:", "sha-256=:!!!:", good.replace(":", ":A", 1)):
         with pytest.raises(IntegrityError):
-            _check_digest(content, header)
+            check_digest(content, header)
     with pytest.raises(IntegrityError):
-        _check_digest(content + b"!", good)
+        check_digest(content + b"!", good)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import msgspec
 import pytest
-from e2e.test_oauth_independent_client import live_server
 
 from connectors.registry import parse_manifest, register_client
 from connectors.sdk import AccessDenied, GrantData
@@ -22,13 +21,9 @@ from pds.vault.evidence_types import EXAMPLE_CLAIMS
 from sdk import citizen
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
     from types import ModuleType
 
-    from pds.accounts.service import AccountPolicy
     from pds.db import Database
-    from pds.keys.provider import InMemoryKeyProvider
-    from pds.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "parking_permit" / "parking_permit.py"
 REDIRECT_URI = "http://127.0.0.1:8765/callback"  # the example's; never listened on here
@@ -46,14 +41,6 @@ def load_example() -> ModuleType:
 
 
 permit = load_example()
-
-
-@pytest.fixture
-async def live(
-    settings: Settings, db: Database, keys: InMemoryKeyProvider, policy: AccountPolicy
-) -> AsyncIterator[str]:
-    with live_server(settings, keys, policy) as base_url:
-        yield base_url
 
 
 async def register_from(db: Database, manifest_path: Path) -> str:
