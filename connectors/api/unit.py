@@ -147,12 +147,15 @@ class ReadingCaller:
 
 def presented(scope: HTTPScope, base_url: str) -> Presented:
     """What the request carried, read straight off the ASGI scope (header names arrive
-    lower-cased): the first ``Authorization``, every ``DPoP`` (more than one is refused
-    later), and the URL the proof must name."""
+    lower-cased): the ``Authorization`` (one only: it is not a list, RFC 9110 §11.6.2,
+    and a second one would leave which token counts to whoever reads the headers), every
+    ``DPoP`` (more than one is refused later), and the URL the proof must name."""
     authorization: str | None = None
     proofs: list[str] = []
     for name, value in scope["headers"]:
-        if name == b"authorization" and authorization is None:
+        if name == b"authorization":
+            if authorization is not None:
+                raise InvalidToken("repeated_authorization")
             authorization = value.decode("latin-1")
         elif name == b"dpop":
             proofs.append(value.decode("latin-1"))

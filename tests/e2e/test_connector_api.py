@@ -272,6 +272,25 @@ async def test_a_token_without_a_proof_or_as_bearer_is_refused(
         assert response.headers["www-authenticate"].startswith("DPoP ")
 
 
+async def test_two_authorization_headers_are_refused_whichever_comes_first(
+    client: Client, db: Database
+) -> None:
+    """Authorization is not a list: with two, which token counts would be up to whoever
+    reads the headers (a proxy, the app), so neither does."""
+    kit = ServiceKit()
+    tokens = await setup_grant(client, db, kit)
+    other = await client_token(client, kit)
+    for path in (f"{CONNECT}/grants/{tokens['grant_id']}/data", f"{CONNECT}/events"):
+        proof = dpop_headers(kit, "GET", path, tokens["access_token"])
+        headers = [*proof.items(), ("authorization", f"DPoP {other}")]
+
+        response = await client.get(path, headers=headers)
+
+        assert response.status_code == 401, (path, response.text)
+        assert response.headers["www-authenticate"].startswith('DPoP error="invalid_token"')
+    assert await entries(db, Action.READ) == []
+
+
 async def test_a_replayed_or_stale_proof_is_refused(client: Client, db: Database) -> None:
     kit = ServiceKit()
     tokens = await setup_grant(client, db, kit)
