@@ -146,6 +146,17 @@ async def grant_for_client(read: Read, *, issuer: str) -> ClientGrantView:
     token = None
     if subject and _renewable(held, current):
         token = await _consent_token(read, held, current, subject, issuer)
+        # It buys access tokens until the grant ends: issued here as at the token
+        # endpoint, and recorded as the token endpoint records its own.
+        entry = client_entry(
+            read.caller,
+            held,
+            Action.TOKEN_ISSUED,
+            Outcome.ALLOWED,
+            resource=f"grants/{held.row.id}",
+            detail={"token": "consent_token"},
+        )
+        append(read.session, entry)
     return ClientGrantView(held, subject, token)
 
 

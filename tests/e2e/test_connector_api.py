@@ -169,6 +169,18 @@ async def test_grant_view_shows_status_scope_expiry_and_subject(
     assert body["expires_at"]
     assert body["authorization_details"][0]["type"] == "pds_data_request"
     assert body["consent_token"]
+    # A consent token was issued: the log records it, as the token endpoint's are.
+    issued = [e for e in await entries(db, Action.TOKEN_ISSUED) if "token" in e.detail]
+    assert [(e.detail, e.outcome, str(e.grant_id)) for e in issued] == [
+        ({"token": "consent_token"}, Outcome.ALLOWED.value, tokens["grant_id"])
+    ]
+
+    assert (await client.post(f"/api/v1/me/grants/{tokens['grant_id']}/revoke")).status_code == 200
+    token = await client_token(client, kit)
+    revoked = await connect_get(client, kit, token, f"/grants/{tokens['grant_id']}")
+    assert revoked.json()["status"] == "revoked"
+    assert "consent_token" not in revoked.json()
+    assert len([e for e in await entries(db, Action.TOKEN_ISSUED) if "token" in e.detail]) == 1
 
 
 async def test_revocation_is_immediate_even_for_a_fresh_token(client: Client, db: Database) -> None:
