@@ -82,8 +82,9 @@ async def authenticate_caller(
     """The caller, or ``InvalidToken`` / ``InvalidDPoPProof`` (both 401).
 
     ``load_keys`` gives the token-signing keys when a token is not yet in ``cache``.
-    ``admit`` sees the client id as soon as the token is known good and may refuse
-    (the rate limit), before the proof and the database are consulted. ``seen`` spends
+    ``admit`` sees the client id once the proof shows the caller holds the token's key,
+    and may refuse (the rate limit): a token leaked without its key cannot spend the
+    client's allowance, and the database is not consulted for a refused caller. ``seen`` spends
     the proof's ``jti``: in a writing session, or (the read path) collected for its group
     commit, which then also checks the token and client (``connectors.api.commit``);
     ``live_session``, when given, checks them here.
@@ -92,7 +93,6 @@ async def authenticate_caller(
     claims = await cache.claims(
         token, issuer=issuer, audience=audience, now=now, load_keys=load_keys
     )
-    admit(claims["client_id"])
     await check_dpop(
         None,
         presented.dpop,
@@ -104,6 +104,7 @@ async def authenticate_caller(
         expected_jkt=claims["cnf"]["jkt"],
         seen=seen,
     )
+    admit(claims["client_id"])
     if live_session is not None:
         await _live_checks(live_session, claims)
     return _caller(claims)

@@ -98,20 +98,21 @@ async def authenticated(request: Request[Any, Any, Any], state: State) -> AsyncI
     handler commits, the proof spent in it, the token and client checked live in it."""
     async with state.db.sessions() as session:
         now = time.time()
-        caller = await _authenticate(
-            request.scope,
-            state,
-            now,
-            seen=replay_check(session, "dpop"),
-            load_keys=_session_keys(session, state),
-            live_session=session,
-        )
         try:
+            caller = await _authenticate(
+                request.scope,
+                state,
+                now,
+                seen=replay_check(session, "dpop"),
+                load_keys=_session_keys(session, state),
+                live_session=session,
+            )
             yield Unit(session, caller, state)
         except errors.DomainError:
-            # A refusal that did not commit: roll back whatever the handler did, but keep
-            # the proof spent. A proof signs no body, so left unspent the same headers
-            # could carry another body within its iat window.
+            # A refusal that did not commit (the rate limit, a live check, the handler):
+            # roll back what was done, but keep a checked proof spent. A proof signs no
+            # body, so left unspent the same headers could carry another body within its
+            # iat window. Nothing to spend when the proof was never checked.
             await session.rollback()
             await respend(session)
             await session.commit()

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
 
 from connectors.api.ratelimit import RateLimiter
-from e2e.connect_kit import client_token, connect_get
+from connectors.models import UsedJti
+from e2e.connect_kit import CONNECT, client_token, connect_get, dpop_headers
 from e2e.oauth_kit import ServiceKit
 from pds.app import create_app
 from pds.errors import RateLimited
@@ -50,6 +52,38 @@ async def test_a_client_over_its_limit_gets_429_with_retry_after(
     assert refused.json()["code"] == "rate_limited"
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert elsewhere.status_code == 200  # the limit is per client
+
+
+async def test_only_the_holder_of_the_tokens_key_spends_its_clients_allowance(
+    settings: Settings, db: Database, keys: InMemoryKeyProvider, policy: AccountPolicy
+) -> None:
+    """A token leaked without its DPoP key (from a log, say) buys no requests, and must
+    not use up the ones its client is allowed either. A request over the limit still
+    spends its checked proof: the same headers cannot go again with another body."""
+    limited = dataclasses.replace(settings, connect_rate_limit=LIMIT)
+    app = create_app(limited, keys=keys, account_policy=policy)
+    async with AsyncTestClient(app=app) as client:
+        kit = ServiceKit()
+        await kit.register(db)
+        token = await client_token(client, kit)
+        thief = dataclasses.replace(kit, dpop_key=ServiceKit().dpop_key)  # not the token's key
+
+        stolen = [await connect_get(client, thief, token, "/events") for _ in range(LIMIT + 2)]
+        owned = [await connect_get(client, kit, token, "/events") for _ in range(LIMIT)]
+        headers = dpop_headers(kit, "GET", f"{CONNECT}/events", token)
+        spent_before = await _spent(db)
+        over = await client.get(f"{CONNECT}/events", headers=headers)
+        spent_after = await _spent(db)
+
+    assert {a.status_code for a in stolen} == {401}
+    assert [a.status_code for a in owned] == [200] * LIMIT
+    assert over.status_code == 429
+    assert spent_after == spent_before + 1
+
+
+async def _spent(db: Database) -> int:
+    async with db.read_sessions() as session:
+        return await session.scalar(select(func.count()).select_from(UsedJti)) or 0
 
 
 async def test_two_processes_share_one_limit(db: Database) -> None:
