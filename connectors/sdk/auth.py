@@ -70,12 +70,13 @@ class Pkce:
 
 
 def callback_params(callback: str | Mapping[str, str]) -> dict[str, str]:
-    """The callback's parameters from the full redirected URL, its query, or a mapping.
-    A repeated parameter is refused: no guessing which one the server meant."""
+    """The callback's parameters from the full redirected URL, its path and query (as web
+    frameworks hand it over), its query, or a mapping. A repeated parameter is refused:
+    no guessing which one the server meant."""
     if isinstance(callback, Mapping):
         return dict(callback)
     parts = urlsplit(callback)
-    query = parts.query if parts.scheme else callback.lstrip("?")
+    query = parts.query if parts.scheme or callback.startswith("/") else callback.lstrip("?")
     pairs = parse_qsl(query, keep_blank_values=True)
     params = dict(pairs)
     if len(params) != len(pairs):

@@ -366,8 +366,8 @@ class PdsClient:
             return response, token
 
         response, token = await send(None)
-        if invalid_token(response):
-            response, _ = await send(token)
+        if invalid_token(response) and (grant is None or grant.consent_token is not None):
+            response, _ = await send(token)  # renewable: once more with a fresh token
         if response.status_code >= 400:
             raise error_from(response)
         return response

@@ -149,6 +149,9 @@ def test_private_key_refuses_a_public_jwk() -> None:
 def test_the_callback_is_checked_iss_first_then_state() -> None:
     good = f"https://svc.example/cb?code=abc&state=s1&iss={ISSUER}"
     assert checked_code(callback_params(good), state="s1", issuer=ISSUER) == "abc"
+    # The path and query, as Flask's request.full_path or Django's get_full_path give it:
+    as_framework = f"/cb?code=abc&state=s1&iss={ISSUER}"
+    assert checked_code(callback_params(as_framework), state="s1", issuer=ISSUER) == "abc"
     for callback, code in (
         ("code=abc&state=s1", "iss_mismatch"),  # RFC 9207: a missing iss is refused too
         ("code=abc&state=s1&iss=https://evil.example", "iss_mismatch"),

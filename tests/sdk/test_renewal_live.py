@@ -17,7 +17,7 @@ import httpx
 import pytest
 from e2e.oauth_kit import data_request
 
-from connectors.sdk import GrantRevoked, PdsClient, generate_signing_key
+from connectors.sdk import Grant, GrantRevoked, InvalidToken, PdsClient, generate_signing_key
 from sdk import citizen
 from sdk.granted import TokenTally, approved_grant
 from sdk.test_client_live import register
@@ -92,3 +92,29 @@ async def test_a_revoked_grant_ends_in_grant_revoked(
         # The server's problem document came along: its request id, to quote.
         assert revoked.value.request_id is not None, revoked.value.problem
         assert (revoked.value.status, revoked.value.code) == (status, code)
+
+
+async def test_a_refused_token_with_nothing_to_renew_it_is_sent_once(
+    db: Database, live: str
+) -> None:
+    """Without a consent token there is no fresh token to try: the 401 is the answer, not
+    a reason to send the same request again."""
+    signing = generate_signing_key()
+    client_id = await register(db, signing)
+    reads: list[int] = []
+
+    async def count(response: httpx.Response) -> None:
+        if response.url.path.startswith("/connect/v1/"):
+            reads.append(response.status_code)
+
+    async with (
+        httpx.AsyncClient(base_url=live, timeout=TIMEOUT) as browser,
+        httpx.AsyncClient(timeout=TIMEOUT, event_hooks={"response": [count]}) as http,
+        PdsClient(live, client_id, signing, http=http) as pds,
+    ):
+        grant = await approved_grant(pds, browser, "ada@example.com")
+        stranded = Grant(grant.grant_id, grant.access_token + "x", time.time() + 300)
+
+        with pytest.raises(InvalidToken):
+            await pds.get_data(stranded)
+    assert reads == [401]
