@@ -9,6 +9,7 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from connectors.api.bearer import Caller, Presented, authenticate_caller
 from connectors.api.commit import GroupCommitter
@@ -164,8 +165,15 @@ def presented(scope: HTTPScope, base_url: str) -> Presented:
         authorization=authorization,
         dpop=proofs,
         method=scope["method"],
-        url=base_url + scope["raw_path"].decode("latin-1"),
+        url=base_url + _raw_path(scope),
     )
+
+
+def _raw_path(scope: HTTPScope) -> str:
+    """The path as the client sent it, which its proof's ``htu`` names. ASGI lets a server
+    leave ``raw_path`` out; then the decoded path, quoted back."""
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else quote(scope["path"], safe="/:@!$&'()*+,;=-._~")
 
 
 async def _authenticate(
