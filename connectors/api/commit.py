@@ -86,7 +86,8 @@ class Pending:
     token_jti_hash: bytes
     grant_id: uuid.UUID | None
     now: dt.datetime
-    entry: Entry
+    entry: Entry | None
+    """None: nothing to record, only the proof to spend (``GroupCommitter.spend``)."""
     denial: Callable[[Outcome], Entry] | None = None
     """The entry to write instead when a grant check fails at commit."""
     future: asyncio.Future[Outcome] = field(init=False)
@@ -115,6 +116,13 @@ class GroupCommitter:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
         return await pending.future
+
+    async def spend(self, jti_rows: list[dict[str, Any]], now: dt.datetime) -> None:
+        """Spend a refused read's checked proof in the next batch, with no entry and no
+        checks: the refusal stands whatever they would say, and its headers must not be
+        good for a second try."""
+        if jti_rows:
+            await self.submit(Pending(jti_rows, "", b"", None, now, None))
 
     async def close(self) -> None:
         """Let an in-flight transaction finish before the database is disposed: a task

@@ -133,9 +133,15 @@ async def reading_caller(scope: HTTPScope, state: State) -> ReadingCaller:
         async with state.db.read_sessions() as session:
             return await _session_keys(session, state)()
 
-    caller = await _authenticate(
-        scope, state, now, seen=deferred_check("dpop", jti_rows), load_keys=load_keys
-    )
+    try:
+        caller = await _authenticate(
+            scope, state, now, seen=deferred_check("dpop", jti_rows), load_keys=load_keys
+        )
+    except errors.RateLimited:
+        # Counted only after the proof was checked: spend it, or the same read could be
+        # sent again once the allowance frees up, within the proof's iat window.
+        await state.resource_server.committer.spend(jti_rows, utcnow())
+        raise
     state.resource_server.limiter.maybe_sync(state.db, now)
     return ReadingCaller(caller, jti_rows)
 

@@ -18,7 +18,9 @@ from connectors.api.ratelimit import RateLimiter
 from connectors.models import UsedJti
 from e2e.connect_kit import CONNECT, client_token, connect_get, dpop_headers
 from e2e.oauth_kit import ServiceKit
+from e2e.test_connector_api import setup_grant
 from pds.app import create_app
+from pds.audit.models import AuditEntry
 from pds.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -79,6 +81,36 @@ async def test_only_the_holder_of_the_tokens_key_spends_its_clients_allowance(
     assert [a.status_code for a in owned] == [200] * LIMIT
     assert over.status_code == 429
     assert spent_after == spent_before + 1
+
+
+async def test_a_read_over_the_limit_spends_its_proof_too(
+    settings: Settings, db: Database, keys: InMemoryKeyProvider, policy: AccountPolicy
+) -> None:
+    """The read path spends proofs in its group commit; a read refused by the limit is
+    spent there too, with no entry."""
+    limited = dataclasses.replace(settings, connect_rate_limit=LIMIT)
+    app = create_app(limited, keys=keys, account_policy=policy)
+    async with AsyncTestClient(app=app) as client:
+        kit = ServiceKit()
+        tokens = await setup_grant(client, db, kit)
+        path = f"{CONNECT}/grants/{tokens['grant_id']}/data"
+        token = tokens["access_token"]
+        for _ in range(LIMIT):
+            assert (
+                await client.get(path, headers=dpop_headers(kit, "GET", path, token))
+            ).is_success
+        spent_before, reads_before = await _spent(db), await _entries(db)
+        over = await client.get(path, headers=dpop_headers(kit, "GET", path, token))
+        spent_after, reads_after = await _spent(db), await _entries(db)
+
+    assert over.status_code == 429
+    assert spent_after == spent_before + 1
+    assert reads_after == reads_before
+
+
+async def _entries(db: Database) -> int:
+    async with db.read_sessions() as session:
+        return await session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
 async def _spent(db: Database) -> int:
