@@ -1,19 +1,28 @@
 """A grant to test with: a citizen signs up, files their address and approves a request
-through the SDK's redirect flow; and a tally of the token requests a test made."""
+through the SDK's redirect flow; a tally of the token requests a test made; and a
+registered service whose answers pass through that tally."""
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+import httpx
 from e2e.oauth_kit import REDIRECT_URI, data_request
 
+from connectors.sdk import PdsClient, generate_signing_key
 from sdk import citizen
+from sdk.test_client_live import register
 
 if TYPE_CHECKING:
-    import httpx
+    from collections.abc import AsyncIterator
 
-    from connectors.sdk import Grant, PdsClient
+    from connectors.sdk import Grant
+    from pds.db import Database
+
+TIMEOUT = 10.0
 
 
 async def approved_grant(
@@ -50,3 +59,26 @@ class TokenTally:
 
     def refused(self, error: str) -> int:
         return sum(1 for _, _, said in self.answers if said == error)
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    pds: PdsClient
+    browser: httpx.AsyncClient
+    """The citizen's."""
+    tally: TokenTally
+
+
+@contextlib.asynccontextmanager
+async def watched_service(db: Database, live: str, *hooks: Any) -> AsyncIterator[Watched]:
+    """A newly registered service talking to ``live``, every answer it gets passed to a
+    ``TokenTally`` (and to ``hooks``), and a citizen's browser."""
+    signing = generate_signing_key()
+    client_id = await register(db, signing)
+    tally = TokenTally()
+    async with (
+        httpx.AsyncClient(base_url=live, timeout=TIMEOUT) as browser,
+        httpx.AsyncClient(timeout=TIMEOUT, event_hooks={"response": [tally, *hooks]}) as http,
+        PdsClient(live, client_id, signing, http=http) as pds,
+    ):
+        yield Watched(pds, browser, tally)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from connectors.sdk import Grant, PdsClient, generate_signing_key
-from sdk.granted import TokenTally, approved_grant
+from sdk.granted import TokenTally, approved_grant, watched_service
 from sdk.test_client_live import register
 
 if TYPE_CHECKING:
@@ -72,14 +72,8 @@ async def test_concurrent_reads_of_an_expired_grant_share_one_refresh(
     db: Database, live: str
 ) -> None:
     """Eight reads find the grant's access token expired: one refresh serves them all."""
-    signing = generate_signing_key()
-    client_id = await register(db, signing)
-    tally = TokenTally()
-    async with (
-        httpx.AsyncClient(base_url=live, timeout=TIMEOUT) as browser,
-        httpx.AsyncClient(timeout=TIMEOUT, event_hooks={"response": [tally]}) as http,
-        PdsClient(live, client_id, signing, http=http) as pds,
-    ):
+    async with watched_service(db, live) as watched:
+        pds, browser, tally = watched.pds, watched.browser, watched.tally
         grant = await approved_grant(pds, browser, "tom@example.com")
         spent = grant.access_token
         grant.expires_at = time.time() - 1
@@ -94,14 +88,8 @@ async def test_concurrent_reads_of_an_expired_grant_share_one_refresh(
 async def test_concurrent_feed_reads_share_one_client_token(db: Database, live: str) -> None:
     """Eight reads of the event feed before the client has a client token: one
     ``client_credentials`` request, and that token is cached from then on."""
-    signing = generate_signing_key()
-    client_id = await register(db, signing)
-    tally = TokenTally()
-    async with (
-        httpx.AsyncClient(base_url=live, timeout=TIMEOUT) as browser,
-        httpx.AsyncClient(timeout=TIMEOUT, event_hooks={"response": [tally]}) as http,
-        PdsClient(live, client_id, signing, http=http) as pds,
-    ):
+    async with watched_service(db, live) as watched:
+        pds, browser, tally = watched.pds, watched.browser, watched.tally
         grant = await approved_grant(pds, browser, "tom@example.com")  # learns the nonce
         tally.answers.clear()
 

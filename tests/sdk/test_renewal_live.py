@@ -13,31 +13,24 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from e2e.oauth_kit import data_request
 
-from connectors.sdk import Grant, GrantRevoked, InvalidToken, PdsClient, generate_signing_key
+from connectors.sdk import Grant, GrantRevoked, InvalidToken
 from sdk import citizen
-from sdk.granted import TokenTally, approved_grant
-from sdk.test_client_live import register
+from sdk.granted import approved_grant, watched_service
 
 if TYPE_CHECKING:
+    import httpx
+
     from pds.db import Database
 
-TIMEOUT = 10.0
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 async def test_a_one_off_grant_reads_on_with_its_token_near_expiry(db: Database, live: str) -> None:
-    signing = generate_signing_key()
-    client_id = await register(db, signing)
-    tally = TokenTally()
-    async with (
-        httpx.AsyncClient(base_url=live, timeout=TIMEOUT) as browser,
-        httpx.AsyncClient(timeout=TIMEOUT, event_hooks={"response": [tally]}) as http,
-        PdsClient(live, client_id, signing, http=http) as pds,
-    ):
+    async with watched_service(db, live) as watched:
+        pds, browser, tally = watched.pds, watched.browser, watched.tally
         one_off = data_request(access="one_off", duration="P1D")
         grant = await approved_grant(pds, browser, "amara@example.com", one_off)
         assert grant.consent_token is not None  # it comes, but buys no second token
@@ -73,14 +66,8 @@ async def test_a_one_off_grant_reads_on_with_its_token_near_expiry(db: Database,
 async def test_a_revoked_grant_ends_in_grant_revoked(
     db: Database, live: str, token_left: float, refreshes: int, status: int, code: str
 ) -> None:
-    signing = generate_signing_key()
-    client_id = await register(db, signing)
-    tally = TokenTally()
-    async with (
-        httpx.AsyncClient(base_url=live, timeout=TIMEOUT) as browser,
-        httpx.AsyncClient(timeout=TIMEOUT, event_hooks={"response": [tally]}) as http,
-        PdsClient(live, client_id, signing, http=http) as pds,
-    ):
+    async with watched_service(db, live) as watched:
+        pds, browser, tally = watched.pds, watched.browser, watched.tally
         grant = await approved_grant(pds, browser, "tom@example.com")
         await citizen.revoke(browser, grant.grant_id)
         tally.answers.clear()
@@ -99,19 +86,14 @@ async def test_a_refused_token_with_nothing_to_renew_it_is_sent_once(
 ) -> None:
     """Without a consent token there is no fresh token to try: the 401 is the answer, not
     a reason to send the same request again."""
-    signing = generate_signing_key()
-    client_id = await register(db, signing)
     reads: list[int] = []
 
     async def count(response: httpx.Response) -> None:
         if response.url.path.startswith("/connect/v1/"):
             reads.append(response.status_code)
 
-    async with (
-        httpx.AsyncClient(base_url=live, timeout=TIMEOUT) as browser,
-        httpx.AsyncClient(timeout=TIMEOUT, event_hooks={"response": [count]}) as http,
-        PdsClient(live, client_id, signing, http=http) as pds,
-    ):
+    async with watched_service(db, live, count) as watched:
+        pds, browser = watched.pds, watched.browser
         grant = await approved_grant(pds, browser, "ada@example.com")
         stranded = Grant(grant.grant_id, grant.access_token + "x", time.time() + 300)
 
