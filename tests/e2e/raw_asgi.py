@@ -1,17 +1,21 @@
 """One request straight into the ASGI app, headers exactly as given.
 
 The test client joins repeated header lines into one (``a, b``) before the app sees
-them; a real server passes each line on. Tests about repeated lines call the app here.
+them; a real server passes each line on. Tests about repeated lines call the app here,
+on the test client's own event loop (its portal), where the app's database connections
+live: asyncpg's are bound to the loop that made them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from litestar.testing import AsyncTestClient
     from litestar.types import ASGIApp
 
 
@@ -23,9 +27,14 @@ class RawAnswer:
 
 
 async def call(
-    app: ASGIApp, path: str, headers: Sequence[tuple[str, str]], *, query: bytes = b""
+    client: AsyncTestClient[Any], path: str, headers: Sequence[tuple[str, str]]
 ) -> RawAnswer:
-    """GET ``path`` with ``headers``, each one its own line."""
+    """GET ``path`` with ``headers``, each one its own line, through ``client``'s app."""
+    portal = client.blocking_portal
+    return await asyncio.to_thread(portal.call, _call, client.app, path, headers)
+
+
+async def _call(app: ASGIApp, path: str, headers: Sequence[tuple[str, str]]) -> RawAnswer:
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -34,7 +43,7 @@ async def call(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": query,
+        "query_string": b"",
         "root_path": "",
         "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
         "client": ("127.0.0.1", 50000),

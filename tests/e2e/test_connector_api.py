@@ -300,7 +300,7 @@ async def test_two_authorization_headers_are_refused_whichever_comes_first(
             lines = [*proof.items()]
             lines.insert(0 if extra_first else len(lines), extra)
 
-            answer = await raw_asgi.call(client.app, path, lines)
+            answer = await raw_asgi.call(client, path, lines)
 
             assert answer.status == 401, (path, answer.body)
             assert answer.headers["www-authenticate"].startswith('DPoP error="invalid_token"')
@@ -494,9 +494,8 @@ async def test_every_accept_line_counts_whichever_way_the_read_comes_in(
         (["application/json", "application/jose;q=0"], False),
     ):
         proof = dpop_headers(kit, "GET", path, tokens["access_token"])
-        answer = await raw_asgi.call(
-            client.app, path, [*proof.items(), *(("accept", line) for line in lines)]
-        )
+        accept = [("accept", line) for line in lines]
+        answer = await raw_asgi.call(client, path, [*proof.items(), *accept])
 
         assert answer.status == 200, answer.body
         kind = answer.headers["content-type"]
